@@ -1,0 +1,95 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Maildir creation and the Maildir++ `maildirsize` file (reference §2.4, §2.4.1), which Courier
+/// and Dovecot read too.
+public enum Maildir {
+    /// Creates `Maildir/{cur,new,tmp}` under `home` (which must exist), owned by `owner`.
+    public static func create(home: String, owner: (uid: UInt32, gid: UInt32)) throws(SystemError) {
+        let md = home + "/Maildir"
+        for d in [md, md + "/new", md + "/cur", md + "/tmp"] {
+            if Glibc.mkdir(d, 0o700) != 0 && errno != EEXIST { throw SystemError("mkdir", d, errno) }
+            try FS.chown(d, owner.uid, owner.gid)
+        }
+    }
+
+    public static func sizePath(_ maildir: String) -> String { maildir + "/maildirsize" }
+
+    /// Writes a fresh `maildirsize`: the quota line and the given totals.
+    public static func writeSize(maildir: String, quota: String, bytes: UInt64, count: UInt64,
+                                 owner: (uid: UInt32, gid: UInt32)?, sync: Bool) throws(SystemError) {
+        try FS.writeAtomic(sizePath(maildir), "\(quota)\n\(bytes) \(count)\n", mode: 0o600, owner: owner, sync: sync)
+    }
+
+    /// Size and count of the mail in a Maildir the way Maildir++ counts it: `new` and `cur` of
+    /// the Maildir and of every `.folder` except `.Trash`, skipping dot files and messages
+    /// flagged T; the size comes from `,S=` in the name, else from stat.
+    public static func scan(_ maildir: String) -> (bytes: UInt64, count: UInt64) {
+        var bytes: UInt64 = 0, count: UInt64 = 0
+        var dirs = [maildir]
+        if let entries = try? FS.list(maildir) {
+            for e in entries where e.hasPrefix(".") && e != "." && e != ".." && e != ".Trash" {
+                if FS.isDirectory(maildir + "/" + e) { dirs.append(maildir + "/" + e) }
+            }
+        }
+        for d in dirs {
+            for sub in ["new", "cur"] {
+                let path = d + "/" + sub
+                guard let names = try? FS.list(path) else { continue }
+                for n in names where !n.hasPrefix(".") {
+                    if let info = n.firstRange(of: ":2,"), n[info.upperBound...].contains("T") { continue }
+                    if let s = sizeFromName(n) {
+                        bytes += s
+                    } else {
+                        var st = Glibc.stat()
+                        guard posixStat(path + "/" + n, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { continue }
+                        bytes += UInt64(st.st_size)
+                    }
+                    count += 1
+                }
+            }
+        }
+        return (bytes, count)
+    }
+
+    /// The `,S=<n>` size in a Maildir file name.
+    public static func sizeFromName(_ n: String) -> UInt64? {
+        guard let r = n.firstRange(of: ",S=") else { return nil }
+        let digits = n[r.upperBound...].prefix(while: { $0 >= "0" && $0 <= "9" })
+        return UInt64(digits)
+    }
+
+    /// Current usage from `maildirsize`, recalculated (and the file rewritten) when it is missing,
+    /// 5120 bytes or larger, older than 15 minutes, or its quota line differs from `quota`.
+    public static func usage(maildir: String, quota: String, owner: (uid: UInt32, gid: UInt32)?,
+                             sync: Bool) -> (bytes: UInt64, count: UInt64) {
+        let path = sizePath(maildir)
+        var st = Glibc.stat()
+        if posixStat(path, &st) == 0, st.st_size < 5120, time(nil) - st.st_mtim.tv_sec <= 15 * 60,
+           let text = try? FS.readText(path) {
+            let lines = Bytes.textLines(text)
+            if let first = lines.first, first == quota {
+                var b: Int64 = 0, c: Int64 = 0
+                for l in lines.dropFirst() {
+                    let p = l.split(separator: " ", omittingEmptySubsequences: true)
+                    if p.count >= 2, let x = Int64(p[0]), let y = Int64(p[1]) { b += x; c += y }
+                }
+                return (UInt64(max(0, b)), UInt64(max(0, c)))
+            }
+        }
+        let u = scan(maildir)
+        if !quota.hasPrefix("NO") && !quota.isEmpty {
+            try? writeSize(maildir: maildir, quota: quota, bytes: u.bytes, count: u.count, owner: owner, sync: sync)
+        }
+        return u
+    }
+
+    /// Percentage used: the larger of the size and count percentages (integer arithmetic).
+    public static func percent(bytes: UInt64, count: UInt64, quota: Quota) -> Int {
+        var p: UInt64 = 0
+        if quota.bytes > 0 { p = max(p, bytes * 100 / quota.bytes) }
+        if quota.count > 0 { p = max(p, count * 100 / quota.count) }
+        return Int(p)
+    }
+}

@@ -1,0 +1,403 @@
+// Thin, typed wrappers over the POSIX calls the library needs. Every call retries on EINTR and
+// turns errno into a `SystemError`. Nothing here imports Foundation: vchkpw and vdelivermail link
+// this module into fully static executables.
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// A failed system call: what was attempted, on which path, and errno.
+public struct SystemError: Error, CustomStringConvertible, Equatable {
+    public let operation: String
+    public let path: String
+    public let errno: Int32
+
+    public init(_ operation: String, _ path: String, _ errno: Int32) {
+        self.operation = operation
+        self.path = path
+        self.errno = errno
+    }
+
+    public var description: String {
+        "\(operation) \(path): \(String(cString: strerror(errno)))"
+    }
+
+    /// True for "the disk is full" and the like: the write could not be completed.
+    public var isNoSpace: Bool { errno == ENOSPC || errno == EDQUOT || errno == EFBIG }
+}
+
+/// stat(2) and lstat(2) under names that do not collide with `struct stat`.
+@inline(__always)
+public func posixStat(_ path: String, _ st: inout stat) -> Int32 { stat(path, &st) }
+
+@inline(__always)
+func retry(_ body: () -> Int32) -> Int32 {
+    while true {
+        let r = body()
+        if r == -1 && errno == EINTR { continue }
+        return r
+    }
+}
+
+@inline(__always)
+func retryIO(_ body: () -> Int) -> Int {
+    while true {
+        let r = body()
+        if r == -1 && errno == EINTR { continue }
+        return r
+    }
+}
+
+/// File-system helpers used by every store and command.
+public enum FS {
+    /// Whether `path` exists (does not follow a final symlink's absence: uses lstat).
+    public static func exists(_ path: String) -> Bool {
+        var st = Glibc.stat()
+        return lstat(path, &st) == 0
+    }
+
+    public static func isDirectory(_ path: String) -> Bool {
+        var st = Glibc.stat()
+        return posixStat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR
+    }
+
+    public static func status(_ path: String) throws(SystemError) -> Glibc.stat {
+        var st = Glibc.stat()
+        if posixStat(path, &st) != 0 { throw SystemError("stat", path, errno) }
+        return st
+    }
+
+    /// The whole file. Throws ENOENT when missing.
+    public static func read(_ path: String) throws(SystemError) -> [UInt8] {
+        let fd = retry { open(path, O_RDONLY | O_CLOEXEC) }
+        if fd < 0 { throw SystemError("open", path, errno) }
+        defer { close(fd) }
+        return try readAll(fd: fd, path: path)
+    }
+
+    /// The whole file, or nil when it does not exist.
+    public static func readIfExists(_ path: String) throws(SystemError) -> [UInt8]? {
+        do { return try read(path) } catch where error.errno == ENOENT || error.errno == ENOTDIR { return nil }
+    }
+
+    /// The file as text (UTF-8, invalid bytes replaced), or nil when it does not exist.
+    public static func readText(_ path: String) throws(SystemError) -> String? {
+        guard let b = try readIfExists(path) else { return nil }
+        return String(decoding: b, as: UTF8.self)
+    }
+
+    public static func readAll(fd: Int32, path: String) throws(SystemError) -> [UInt8] {
+        var st = Glibc.stat()
+        var cap = 4096
+        if fstat(fd, &st) == 0 && st.st_size > 0 { cap = Int(st.st_size) + 1 }
+        var buf = [UInt8](repeating: 0, count: cap)
+        var n = 0
+        while true {
+            if n == buf.count { buf.append(contentsOf: repeatElement(0, count: buf.count)) }
+            let r = buf.withUnsafeMutableBytes { b in retryIO { Glibc.read(fd, b.baseAddress! + n, b.count - n) } }
+            if r < 0 { throw SystemError("read", path, errno) }
+            if r == 0 { break }
+            n += r
+        }
+        buf.removeLast(buf.count - n)
+        return buf
+    }
+
+    /// Writes all of `bytes` to `fd`.
+    public static func writeAll(fd: Int32, _ bytes: [UInt8], path: String) throws(SystemError) {
+        let e: Int32 = bytes.withUnsafeBytes { b in
+            var off = 0
+            while off < b.count {
+                let r = retryIO { Glibc.write(fd, b.baseAddress! + off, b.count - off) }
+                if r < 0 { return errno }
+                off += r
+            }
+            return 0
+        }
+        if e != 0 { throw SystemError("write", path, e) }
+    }
+
+    /// Replaces `path` atomically: writes `path.tmp.<pid>`, fsyncs it, sets mode and owner, renames
+    /// it over `path` and fsyncs the directory. A crash leaves the old file or the new one.
+    public static func writeAtomic(_ path: String, _ bytes: [UInt8], mode: mode_t = 0o600,
+                                   owner: (uid: uid_t, gid: gid_t)? = nil, sync: Bool = true) throws(SystemError) {
+        let tmp = "\(path).tmp.\(getpid())"
+        let fd = retry { open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode) }
+        if fd < 0 { throw SystemError("open", tmp, errno) }
+        func fill() throws(SystemError) {
+            try writeAll(fd: fd, bytes, path: tmp)
+            if fchmod(fd, mode) != 0 { throw SystemError("chmod", tmp, errno) }
+            if let o = owner, fchown(fd, o.uid, o.gid) != 0 { throw SystemError("chown", tmp, errno) }
+            if sync && retry({ fsync(fd) }) != 0 { throw SystemError("fsync", tmp, errno) }
+        }
+        do {
+            try fill()
+        } catch {
+            close(fd)
+            Glibc.unlink(tmp)
+            throw error
+        }
+        if close(fd) != 0 { let e = errno; Glibc.unlink(tmp); throw SystemError("close", tmp, e) }
+        if Glibc.rename(tmp, path) != 0 {
+            let e = errno
+            Glibc.unlink(tmp)
+            throw SystemError("rename", path, e)
+        }
+        if sync { syncDirectory(of: path) }
+    }
+
+    public static func writeAtomic(_ path: String, _ text: String, mode: mode_t = 0o600,
+                                   owner: (uid: uid_t, gid: gid_t)? = nil, sync: Bool = true) throws(SystemError) {
+        try writeAtomic(path, Array(text.utf8), mode: mode, owner: owner, sync: sync)
+    }
+
+    /// fsync of the directory that holds `path`, so that a rename survives a crash.
+    public static func syncDirectory(of path: String) {
+        let dir = Path.dirname(path)
+        let fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if fd >= 0 { _ = fsync(fd); close(fd) }
+    }
+
+    /// Appends `bytes` to `path` (created with `mode` when missing), with fsync.
+    public static func append(_ path: String, _ bytes: [UInt8], mode: mode_t = 0o600, sync: Bool = true) throws(SystemError) {
+        let fd = retry { open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, mode) }
+        if fd < 0 { throw SystemError("open", path, errno) }
+        defer { close(fd) }
+        try writeAll(fd: fd, bytes, path: path)
+        if sync && retry({ fsync(fd) }) != 0 { throw SystemError("fsync", path, errno) }
+    }
+
+    /// Creates one directory. Throws EEXIST when it is there.
+    public static func mkdir(_ path: String, mode: mode_t = 0o700, owner: (uid: uid_t, gid: gid_t)? = nil) throws(SystemError) {
+        if Glibc.mkdir(path, mode) != 0 { throw SystemError("mkdir", path, errno) }
+        if let o = owner, Glibc.chown(path, o.uid, o.gid) != 0 { throw SystemError("chown", path, errno) }
+    }
+
+    /// `mkdir -p`: creates every missing directory of `path`, each chowned to `owner`.
+    public static func mkdirs(_ path: String, mode: mode_t = 0o700, owner: (uid: uid_t, gid: gid_t)? = nil) throws(SystemError) {
+        if isDirectory(path) { return }
+        let parent = Path.dirname(path)
+        if parent != path && !parent.isEmpty { try mkdirs(parent, mode: mode, owner: owner) }
+        if Glibc.mkdir(path, mode) != 0 {
+            if errno == EEXIST && isDirectory(path) { return }
+            throw SystemError("mkdir", path, errno)
+        }
+        if let o = owner, Glibc.chown(path, o.uid, o.gid) != 0 { throw SystemError("chown", path, errno) }
+    }
+
+    public static func unlink(_ path: String) throws(SystemError) {
+        if Glibc.unlink(path) != 0 && errno != ENOENT { throw SystemError("unlink", path, errno) }
+    }
+
+    public static func rename(_ from: String, _ to: String) throws(SystemError) {
+        if Glibc.rename(from, to) != 0 { throw SystemError("rename", to, errno) }
+    }
+
+    public static func chown(_ path: String, _ uid: uid_t, _ gid: gid_t) throws(SystemError) {
+        if Glibc.lchown(path, uid, gid) != 0 { throw SystemError("chown", path, errno) }
+    }
+
+    /// Names in a directory, without `.` and `..`, in readdir order.
+    public static func list(_ path: String) throws(SystemError) -> [String] {
+        guard let d = opendir(path) else { throw SystemError("opendir", path, errno) }
+        defer { closedir(d) }
+        var names: [String] = []
+        while let e = readdir(d) {
+            let name = withUnsafePointer(to: e.pointee.d_name) { p in
+                p.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
+            }
+            if name == "." || name == ".." { continue }
+            names.append(name)
+        }
+        return names
+    }
+
+    /// `rm -r`: removes `path` and everything under it. A symlink is removed, never followed.
+    public static func removeTree(_ path: String) throws(SystemError) {
+        var st = Glibc.stat()
+        if lstat(path, &st) != 0 {
+            if errno == ENOENT { return }
+            throw SystemError("lstat", path, errno)
+        }
+        if (st.st_mode & S_IFMT) == S_IFDIR {
+            for name in try list(path) { try removeTree(path + "/" + name) }
+            if rmdir(path) != 0 && errno != ENOENT { throw SystemError("rmdir", path, errno) }
+        } else {
+            try unlink(path)
+        }
+    }
+
+    /// `chown -R` without following symlinks.
+    public static func chownTree(_ path: String, _ uid: uid_t, _ gid: gid_t) throws(SystemError) {
+        try chown(path, uid, gid)
+        if isDirectory(path) && !isSymlink(path) {
+            for name in try list(path) { try chownTree(path + "/" + name, uid, gid) }
+        }
+    }
+
+    public static func isSymlink(_ path: String) -> Bool {
+        var st = Glibc.stat()
+        return lstat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFLNK
+    }
+}
+
+/// An exclusive fcntl lock on a lock file, held until `unlock()` or deinit.
+public final class FileLock {
+    private var fd: Int32
+    public let path: String
+
+    /// Blocks until the lock is granted. The lock file is created (mode 0600) when missing.
+    public init(_ path: String, owner: (uid: uid_t, gid: gid_t)? = nil) throws(SystemError) {
+        self.path = path
+        fd = retry { open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600) }
+        if fd < 0 { throw SystemError("open", path, errno) }
+        if let o = owner { _ = fchown(fd, o.uid, o.gid) }
+        var fl = flock()
+        fl.l_type = Int16(F_WRLCK)
+        fl.l_whence = Int16(SEEK_SET)
+        fl.l_start = 0
+        fl.l_len = 0
+        if retry({ fcntl(fd, F_SETLKW, &fl) }) != 0 {
+            let e = errno
+            close(fd)
+            fd = -1
+            throw SystemError("lock", path, e)
+        }
+    }
+
+    public func unlock() {
+        if fd >= 0 { close(fd); fd = -1 }
+    }
+
+    deinit { unlock() }
+}
+
+/// Path string helpers (no Foundation).
+public enum Path {
+    public static func dirname(_ p: String) -> String {
+        var s = Substring(p)
+        while s.count > 1 && s.hasSuffix("/") { s = s.dropLast() }
+        guard let i = s.lastIndex(of: "/") else { return "." }
+        if i == s.startIndex { return "/" }
+        return String(s[..<i])
+    }
+
+    public static func basename(_ p: String) -> String {
+        var s = Substring(p)
+        while s.count > 1 && s.hasSuffix("/") { s = s.dropLast() }
+        guard let i = s.lastIndex(of: "/") else { return String(s) }
+        return String(s[s.index(after: i)...])
+    }
+
+    public static func join(_ a: String, _ b: String) -> String {
+        if b.isEmpty { return a }
+        if a.hasSuffix("/") { return a + b }
+        return a + "/" + b
+    }
+}
+
+/// Process helpers.
+public enum Proc {
+    /// The environment variable, or nil.
+    public static func env(_ name: String) -> String? {
+        guard let p = getenv(name) else { return nil }
+        return String(cString: p)
+    }
+
+    /// Absolute path of the running executable (/proc/self/exe), or nil.
+    public static func executablePath() -> String? {
+        var buf = [CChar](repeating: 0, count: 4096)
+        let n = readlink("/proc/self/exe", &buf, buf.count - 1)
+        if n <= 0 { return nil }
+        buf[n] = 0
+        return String(cString: buf)
+    }
+
+    /// Runs `argv[0]` with `argv`, optionally feeding `input` on stdin; returns the exit status
+    /// (or 128 + signal), or nil when the program could not be started.
+    public static func run(_ argv: [String], input: [UInt8]? = nil, umask newMask: mode_t? = nil) -> Int32? {
+        var pipeFDs: [Int32] = [-1, -1]
+        if input != nil && pipe(&pipeFDs) != 0 { return nil }
+        let pid = fork()
+        if pid < 0 { return nil }
+        if pid == 0 {
+            if input != nil {
+                dup2(pipeFDs[0], 0)
+                close(pipeFDs[0]); close(pipeFDs[1])
+            }
+            if let m = newMask { umask(m) }
+            var cargs: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) }
+            cargs.append(nil)
+            execv(argv[0], cargs)
+            _exit(127)
+        }
+        if let input {
+            close(pipeFDs[0])
+            let old = signal(SIGPIPE, SIG_IGN)
+            input.withUnsafeBytes { b in
+                var off = 0
+                while off < b.count {
+                    let r = retryIO { Glibc.write(pipeFDs[1], b.baseAddress! + off, b.count - off) }
+                    if r <= 0 { break }
+                    off += r
+                }
+            }
+            close(pipeFDs[1])
+            signal(SIGPIPE, old)
+        }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 { if errno != EINTR { return nil } }
+        if status & 0x7f == 0 { return (status >> 8) & 0xff }
+        return 128 + (status & 0x7f)
+    }
+
+    /// Sends `sig` to every process whose command name is `name` (from /proc), except ourselves.
+    /// Returns how many were signalled.
+    @discardableResult
+    public static func signalProcesses(named name: String, signal sig: Int32) -> Int {
+        guard let entries = try? FS.list("/proc") else { return 0 }
+        let me = getpid()
+        var n = 0
+        for e in entries {
+            guard let pid = Int32(e), pid != me else { continue }
+            guard let comm = try? FS.readText("/proc/\(e)/comm") else { continue }
+            if comm.hasSuffix("\n") ? comm.dropLast() == name : comm == name {
+                if kill(pid, sig) == 0 { n += 1 }
+            }
+        }
+        return n
+    }
+}
+
+/// Byte-level helpers for line-oriented files.
+public enum Bytes {
+    /// Splits `bytes` into lines (without the newline). A final line without newline is kept.
+    public static func lines(_ bytes: [UInt8]) -> [ArraySlice<UInt8>] {
+        var out: [ArraySlice<UInt8>] = []
+        var start = 0
+        bytes.withUnsafeBufferPointer { b in
+            var i = 0
+            let n = b.count
+            while i < n {
+                if let p = memchr(b.baseAddress! + i, 10, n - i) {
+                    let j = b.baseAddress!.distance(to: p.assumingMemoryBound(to: UInt8.self))
+                    out.append(bytes[start..<j])
+                    i = j + 1
+                    start = i
+                } else {
+                    break
+                }
+            }
+        }
+        if start < bytes.count { out.append(bytes[start..<bytes.count]) }
+        return out
+    }
+
+    public static func textLines(_ text: String) -> [String] {
+        var out = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        if out.last == "" { out.removeLast() }
+        return out
+    }
+}

@@ -1,0 +1,637 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The vpopmail API: one installation (home, configuration, qmail directory, account store) and
+/// the operations the commands call. Each operation validates everything before it changes
+/// anything, takes the lock that serialises it, and writes every file atomically.
+public final class Vpopmail {
+    public let home: String
+    public let config: Config
+    public let qmail: QmailControl
+    /// The vpopmail user's uid and primary gid (`vpopuser`), owners of new domains by default.
+    public let vpopUID: UInt32
+    public let vpopGID: UInt32
+    public let store: AccountStore
+
+    public var etcDir: String { home + "/etc" }
+    public var binDir: String { home + "/bin" }
+    public var sync: Bool { config.fileSync }
+
+    public init(home: String, config: Config, qmailDir: String? = nil, store: AccountStore? = nil) throws(VpopmailError) {
+        self.home = home
+        self.config = config
+        qmail = QmailControl(qmailDir: qmailDir ?? config.qmailDir, cdbName: config.qmailCdbName, sync: config.fileSync,
+                             newuProgram: config.qmailNewu, newmrhProgram: config.qmailNewmrh)
+        if let pw = getpwnam(config.vpopUser) {
+            vpopUID = pw.pointee.pw_uid
+            vpopGID = pw.pointee.pw_gid
+        } else {
+            vpopUID = 89
+            vpopGID = getgrnam(config.vpopGroup)?.pointee.gr_gid ?? 89
+        }
+        if let store {
+            self.store = store
+        } else {
+            switch config.authModule {
+            case "cdb": self.store = CDBStore(sync: config.fileSync, storeClear: config.clearPasswd)
+            default:
+                throw VpopmailError(.notSupported, "auth-module \(config.authModule) is not available in this build")
+            }
+        }
+    }
+
+    /// The installation the running program belongs to: `$VPOPMAIL_HOME`, else the directory
+    /// above the executable's `bin/`, else `/home/vpopmail`; `$QMAILDIR` overrides the configured
+    /// qmail directory.
+    public static func open() throws(VpopmailError) -> Vpopmail {
+        let home = locateHome()
+        let confPath = home + "/etc/vpopmail.conf"
+        var config = Config()
+        if let text = try sys({ () throws(SystemError) in try FS.readText(confPath) }) {
+            config = try Config.parse(text, file: confPath)
+        }
+        return try Vpopmail(home: home, config: config, qmailDir: Proc.env("QMAILDIR").flatMap { $0.isEmpty ? nil : $0 })
+    }
+
+    public static func locateHome() -> String {
+        if let h = Proc.env("VPOPMAIL_HOME"), !h.isEmpty { return h }
+        if let exe = Proc.executablePath() {
+            let bin = Path.dirname(exe)
+            if Path.basename(bin) == "bin" { return Path.dirname(bin) }
+        }
+        return "/home/vpopmail"
+    }
+
+    // MARK: - Domains
+
+    /// A domain (real or alias) from `users/assign`, or nil.
+    public func domain(_ name: String) throws(VpopmailError) -> DomainInfo? {
+        let n = name.lowercased()
+        guard Validate.isDomainValid(n), n.utf8.count <= LengthLimits.maxDomain else { return nil }
+        return try qmail.lookup(n)
+    }
+
+    public func requireDomain(_ name: String) throws(VpopmailError) -> DomainInfo {
+        if name.utf8.count > LengthLimits.maxDomain { throw VpopmailError(.domainNameTooLong) }
+        guard let d = try domain(name) else { throw VpopmailError(.domainDoesNotExist) }
+        return d
+    }
+
+    /// The `.qmail-default` line of a domain.
+    public func qmailDefaultLine(_ delivery: String) -> String {
+        "| \(binDir)/vdelivermail '' \(delivery)\n"
+    }
+
+    /// Upstream's `vadddomain()` (without the postmaster account, which the command adds).
+    public func addDomain(_ name: String, baseDir: String? = nil, uid: UInt32? = nil, gid: UInt32? = nil,
+                          optimize: Bool = false) throws(VpopmailError) -> (domain: DomainInfo, notices: [String]) {
+        let domain = name.lowercased()
+        try Validate.checkNewDomain(domain)
+        let base = baseDir ?? home
+        let owner = (uid: uid ?? vpopUID, gid: gid ?? vpopGID)
+        let root = base + "/" + config.domainsDir
+        try sys(.canNotMakeDomainsDir) { () throws(SystemError) in try FS.mkdirs(root, mode: 0o700, owner: owner) }
+        let lock = try sys(.couldNotUpdateFile) { () throws(SystemError) in try FileLock(root + "/.dir-control.lock", owner: owner) }
+        defer { lock.unlock() }
+        if try qmail.lookup(domain) != nil { throw VpopmailError(.domainAlreadyExists) }
+        var dc = try DirControl.load(root + "/.dir-control")
+        let bucket = dc.next()
+        if base.utf8.count + config.domainsDir.utf8.count + bucket.utf8.count + domain.utf8.count + 1 > LengthLimits.maxDir {
+            throw VpopmailError(.dirTooLong)
+        }
+        let parent = bucket.isEmpty ? root : root + "/" + bucket
+        let dir = parent + "/" + domain
+        try sys(.couldNotMakeDomainDir) { () throws(SystemError) in
+            try FS.mkdirs(parent, mode: 0o700, owner: owner)
+            try FS.mkdir(dir, mode: 0o700, owner: owner)
+        }
+        do {
+            try sys(.couldNotOpenQmailDefault) { () throws(SystemError) in
+                try FS.writeAtomic(dir + "/.qmail-default", qmailDefaultLine(config.domainDefaultDelivery),
+                                   mode: 0o600, owner: owner, sync: sync)
+            }
+            try dc.save(root + "/.dir-control", owner: owner, sync: sync)
+            let notices = try qmail.addDomain(name: domain, realDomain: domain, uid: owner.uid, gid: owner.gid,
+                                              dir: dir, optimize: optimize)
+            if !optimize { qmail.signalQmailSend() }
+            return (DomainInfo(name: domain, realDomain: domain, uid: owner.uid, gid: owner.gid, dir: dir), notices)
+        } catch {
+            // Roll back: control files, the directory and the counter.
+            try? qmail.removeDomain(name: domain, realDomain: domain, uid: owner.uid, gid: owner.gid, dir: dir)
+            try? FS.removeTree(dir)
+            if var back = try? DirControl.load(root + "/.dir-control"), back.curUsers == dc.curUsers {
+                back.release()
+                try? back.save(root + "/.dir-control", owner: owner, sync: sync)
+            }
+            throw error
+        }
+    }
+
+    /// Alias domains of a real domain, from `users/assign`.
+    public func aliasDomains(of real: String) throws(VpopmailError) -> [String] {
+        try qmail.domainEntries().filter { $0.realDomain == real && $0.name != real }.map(\.name)
+    }
+
+    /// Upstream's `vdeldomain()`: an alias domain loses only its control-file entries; a real
+    /// domain loses its aliases, its control-file entries, its directory and its counter slot.
+    /// Mail stops being accepted (control files) before anything is deleted.
+    public func deleteDomain(_ name: String) throws(VpopmailError) {
+        let d = try requireDomain(name)
+        if d.isAlias {
+            try qmail.removeDomain(name: d.name, realDomain: d.realDomain, uid: d.uid, gid: d.gid, dir: d.dir)
+            qmail.signalQmailSend()
+            return
+        }
+        let root: String = {
+            // The domains root is the directory that holds the domain (and its buckets).
+            var p = Path.dirname(d.dir)
+            while Path.basename(p).utf8.count == 1 && p.count > 1 { p = Path.dirname(p) }
+            return p
+        }()
+        for alias in try aliasDomains(of: d.name) {
+            try qmail.removeDomain(name: alias, realDomain: d.name, uid: d.uid, gid: d.gid, dir: d.dir)
+        }
+        try qmail.removeDomain(name: d.name, realDomain: d.name, uid: d.uid, gid: d.gid, dir: d.dir)
+        qmail.signalQmailSend()
+        try sys(.couldNotUpdateFile) { () throws(SystemError) in
+            if FS.isSymlink(d.dir) { try FS.unlink(d.dir) } else { try FS.removeTree(d.dir) }
+        }
+        let dcPath = root + "/.dir-control"
+        if FS.exists(dcPath) {
+            let lock = try sys(.couldNotUpdateFile) { () throws(SystemError) in try FileLock(root + "/.dir-control.lock") }
+            defer { lock.unlock() }
+            var dc = try DirControl.load(dcPath)
+            dc.release()
+            try dc.save(dcPath, owner: (d.uid, d.gid), sync: sync)
+        }
+    }
+
+    /// Upstream's `vaddaliasdomain()`.
+    public func addAliasDomain(alias: String, real: String) throws(VpopmailError) -> [String] {
+        let a = alias.lowercased()
+        try Validate.checkNewDomain(a)
+        let r = try requireDomain(real)
+        if a == r.realDomain { throw VpopmailError(.domainAlreadyExists, "real domain and alias domain are the same") }
+        if try qmail.lookup(a) != nil { throw VpopmailError(.domainAlreadyExists) }
+        let notices = try qmail.addDomain(name: a, realDomain: r.realDomain, uid: r.uid, gid: r.gid, dir: r.dir, optimize: false)
+        qmail.signalQmailSend()
+        return notices
+    }
+
+    /// The allocation counter of a domain's user hashing (`vdominfo`'s "users").
+    public func userCounter(_ d: DomainInfo) throws(VpopmailError) -> UInt64 {
+        try DirControl.load(d.dir + "/.dir-control").curUsers
+    }
+
+    // MARK: - Limits
+
+    public func limitsPath(_ d: DomainInfo) -> String { d.dir + "/.qmailadmin-limits" }
+    public var defaultLimitsPath: String { etcDir + "/vlimits.default" }
+
+    /// The domain's limits: `.qmailadmin-limits`, else `vlimits.default`, else the built-in
+    /// defaults (upstream fails when both files are missing).
+    public func limits(_ d: DomainInfo) throws(VpopmailError) -> DomainLimits {
+        for p in [limitsPath(d), defaultLimitsPath] {
+            if let t = try sys(.cannotReadLimits, { () throws(SystemError) in try FS.readText(p) }) {
+                return DomainLimits.parse(t)
+            }
+        }
+        return DomainLimits()
+    }
+
+    public func defaultLimits() throws(VpopmailError) -> DomainLimits? {
+        guard let t = try sys(.cannotReadLimits, { () throws(SystemError) in try FS.readText(defaultLimitsPath) }) else { return nil }
+        return DomainLimits.parse(t)
+    }
+
+    public func setLimits(_ l: DomainLimits, for d: DomainInfo?) throws(VpopmailError) {
+        let path = d.map(limitsPath) ?? defaultLimitsPath
+        try sys(.couldNotUpdateFile) { () throws(SystemError) in
+            try FS.writeAtomic(path, l.fileText, mode: 0o600, owner: d.map { ($0.uid, $0.gid) }, sync: sync)
+        }
+    }
+
+    public func deleteLimits(_ d: DomainInfo) throws(VpopmailError) {
+        try sys(.couldNotUpdateFile) { () throws(SystemError) in try FS.unlink(limitsPath(d)) }
+    }
+
+    /// `pw_flags`: the user's flags ORed with the domain's, unless the user overrides them.
+    public func effectiveFlags(_ a: Account, limits: DomainLimits) -> AccountFlags {
+        a.flags.contains(.overrideDomainLimits) ? a.flags : a.flags.union(limits.flagMask)
+    }
+
+    // MARK: - Users
+
+    /// How the password of a new account is given.
+    public enum NewPassword: Sendable {
+        case clear(String)
+        case hash(String)
+    }
+
+    /// One account to add.
+    public struct NewAccount: Sendable {
+        public var name: String
+        public var password: NewPassword
+        public var gecos: String?
+        public var quota: String?
+        public var apop: Bool
+
+        public init(name: String, password: NewPassword, gecos: String? = nil, quota: String? = nil, apop: Bool = false) {
+            self.name = name
+            self.password = password
+            self.gecos = gecos
+            self.quota = quota
+            self.apop = apop
+        }
+    }
+
+    func passwordPolicy() -> PasswordPolicy? {
+        guard let t = try? FS.readText(etcDir + "/password_strength.conf") else { return nil }
+        return PasswordPolicy.parse(t)
+    }
+
+    /// Validates a new account and returns its normalised name, quota, hash and clear password.
+    private func prepare(_ n: NewAccount, limits: DomainLimits, policy: PasswordPolicy?)
+        throws(VpopmailError) -> (name: String, quota: String, hash: String, clear: String?, gecos: String) {
+        if let g = n.gecos, g.contains(":") || g.contains("\n") { throw VpopmailError(.badChar, "bad character in gecos") }
+        let user = n.name.lowercased()
+        try Validate.checkUser(user, bigDir: config.usersBigDir)
+        if let g = n.gecos, g.utf8.count > LengthLimits.maxGecos { throw VpopmailError(.gecosTooLong) }
+        var hash: String
+        var clear: String? = nil
+        switch n.password {
+        case .clear(let p):
+            if p.utf8.count > LengthLimits.maxClearPassword { throw VpopmailError(.passwdTooLong) }
+            if p.contains("\n") || (config.clearPasswd && p.contains(":")) { throw VpopmailError(.badChar, "bad character in password") }
+            if config.minPwdLength > 0 && p.utf8.count < config.minPwdLength { throw VpopmailError(.pwstrLength) }
+            try policy?.check(p)
+            hash = try Password.hash(p, scheme: config.passwordScheme)
+            if config.clearPasswd { clear = p }
+        case .hash(let h):
+            hash = h
+            if hash.hasPrefix("{"), let close = hash.firstIndex(of: "}") { hash = String(hash[hash.index(after: close)...]) }
+            if hash.utf8.count > LengthLimits.maxPassword { throw VpopmailError(.passwdTooLong) }
+            if hash.contains(":") || hash.contains("\n") { throw VpopmailError(.badChar, "bad character in password hash") }
+            if config.clearPasswd { clear = "" }
+        }
+        let quota: String
+        if let q = n.quota {
+            quota = try Quota.parse(q.uppercased() == "NOQUOTA" ? "NOQUOTA" : q).description
+        } else if let q = limits.defaultUserQuota {
+            quota = q
+        } else {
+            quota = config.hardQuota == "NOQUOTA" ? "NOQUOTA" : (try Quota.parse(config.hardQuota)).description
+        }
+        return (user, quota, hash, clear, n.gecos ?? user)
+    }
+
+    /// Upstream's `vadduser()`: validates, allocates the hash bucket (back-fill list first),
+    /// creates the home and Maildir, writes the account, then `maildirsize` and `lastauth`.
+    @discardableResult
+    public func addUser(_ n: NewAccount, domain: String) throws(VpopmailError) -> Account {
+        try addUsers([n], domain: domain)[0]
+    }
+
+    /// Adds many accounts to one domain with one lock, one `vpasswd` rewrite and one cdb build.
+    /// Nothing is added when one of them is invalid or exists.
+    @discardableResult
+    public func addUsers(_ list: [NewAccount], domain: String) throws(VpopmailError) -> [Account] {
+        let d = try requireDomain(domain)
+        let limits = try limits(d)
+        let policy = passwordPolicy()
+        var prepared: [(name: String, quota: String, hash: String, clear: String?, gecos: String)] = []
+        prepared.reserveCapacity(list.count)
+        var seen = Set<String>()
+        for n in list {
+            let p = try prepare(n, limits: limits, policy: policy)
+            if !seen.insert(p.name).inserted { throw VpopmailError(.usernameExists, "Username exists: \(p.name) (twice in the input)") }
+            prepared.append(p)
+        }
+        let lock = try store.lock(domain: d)
+        defer { lock.unlock() }
+        if list.count == 1 {
+            if try store.account(prepared[0].name, in: d) != nil { throw VpopmailError(.usernameExists) }
+        }
+        if limits.maxPopAccounts >= 0 {
+            let have = try store.accounts(in: d).count
+            if have + list.count > limits.maxPopAccounts {
+                throw VpopmailError(.limitReached, "domain limit reached: at most \(limits.maxPopAccounts) mailboxes in \(d.realDomain)")
+            }
+        }
+        let owner = d.owner
+        let dcPath = d.dir + "/.dir-control"
+        let freePath = d.dir + "/.dir_control_free"
+        var dc = try DirControl.load(dcPath)
+        var accounts: [Account] = []
+        accounts.reserveCapacity(list.count)
+        var created: [String] = []
+        do throws(VpopmailError) {
+            for (i, p) in prepared.enumerated() {
+                var bucket = ""
+                if config.usersBigDir {
+                    if let b = try DirControlFreeList.take(freePath, owner: owner, sync: sync) {
+                        bucket = b
+                        if dc.curUsers != 0 { dc.curUsers += 1 }
+                    } else {
+                        bucket = dc.next()
+                    }
+                }
+                if d.dir.utf8.count + bucket.utf8.count + p.name.utf8.count + 2 > LengthLimits.maxDir {
+                    throw VpopmailError(.dirTooLong)
+                }
+                let parent = bucket.isEmpty ? d.dir : d.dir + "/" + bucket
+                let home = parent + "/" + p.name
+                try sys(.badUDir) { () throws(SystemError) in try FS.mkdirs(parent, mode: 0o700, owner: owner) }
+                do {
+                    try FS.mkdir(home, mode: 0o700, owner: owner)
+                } catch {
+                    if error.errno == EEXIST { throw VpopmailError(.existUDir, "User's directory already exists: \(home)") }
+                    throw VpopmailError.system(error, .badUDir)
+                }
+                created.append(home)
+                try sys(.subdirCreation) { () throws(SystemError) in try Maildir.create(home: home, owner: owner) }
+                accounts.append(Account(name: p.name, passwordHash: p.hash, apopMarker: list[i].apop ? 2 : 1, flags: [],
+                                        gecos: p.gecos, home: home, quota: p.quota, clearPassword: p.clear))
+            }
+            try store.insert(accounts, in: d)
+        } catch {
+            for h in created { try? FS.removeTree(h) }
+            throw error
+        }
+        if config.usersBigDir { try dc.save(dcPath, owner: owner, sync: sync) }
+        for a in accounts {
+            if a.quota != "NOQUOTA" && !a.quota.isEmpty {
+                try sys(.couldNotUpdateFile) { () throws(SystemError) in
+                    try Maildir.writeSize(maildir: a.maildir, quota: a.quota, bytes: 0, count: 0, owner: owner, sync: false)
+                }
+            }
+            if config.authLogging {
+                try sys(.couldNotUpdateFile) { () throws(SystemError) in
+                    try FS.writeAtomic(a.home + "/lastauth", "0.0.0.0", mode: 0o600, owner: owner, sync: false)
+                }
+            }
+        }
+        if sync && accounts.count > 1 { Glibc.sync() }
+        return accounts
+    }
+
+    /// One account, or nil.
+    public func user(_ name: String, domain: String) throws(VpopmailError) -> (account: Account, domain: DomainInfo)? {
+        let d = try requireDomain(domain)
+        let u = name.lowercased()
+        if u.utf8.count > LengthLimits.maxUserName { throw VpopmailError(.userNameTooLong) }
+        guard Validate.isUsernameValid(u) else { return nil }
+        guard let a = try store.account(u, in: d) else { return nil }
+        return (a, d)
+    }
+
+    public func users(domain: String) throws(VpopmailError) -> (accounts: [Account], domain: DomainInfo) {
+        let d = try requireDomain(domain)
+        return (try store.accounts(in: d), d)
+    }
+
+    /// The user named by the domain's `.qmail-default` delivery argument (catch-all), if any.
+    public func catchAllUser(_ d: DomainInfo) -> String? {
+        guard let text = try? FS.readText(d.dir + "/.qmail-default") else { return nil }
+        guard let last = text.split(whereSeparator: { $0 == " " || $0 == "\n" || $0 == "\t" }).last else { return nil }
+        let arg = String(last)
+        if let at = arg.firstIndex(of: "@") {
+            let dom = arg[arg.index(after: at)...].lowercased()
+            return dom == d.realDomain ? String(arg[..<at]).lowercased() : nil
+        }
+        let prefix = d.dir + "/"
+        if arg.hasPrefix(prefix) {
+            var rest = arg.dropFirst(prefix.count)
+            while rest.hasSuffix("/") { rest = rest.dropLast() }
+            if rest.hasSuffix("/Maildir") { rest = rest.dropLast(8) }
+            return rest.contains("/") ? String(rest.split(separator: "/").last ?? "") : String(rest)
+        }
+        return nil
+    }
+
+    /// Upstream's `vdeluser()`.
+    public func deleteUser(_ name: String, domain: String) throws(VpopmailError) {
+        let u = name.lowercased()
+        if u.isEmpty { throw VpopmailError(.illegalUsername) }
+        let d = try requireDomain(domain)
+        let lock = try store.lock(domain: d)
+        defer { lock.unlock() }
+        guard let a = try store.account(u, in: d) else { throw VpopmailError(.userDoesNotExist) }
+        if catchAllUser(d) == u { throw VpopmailError(.cannotDeleteCatchall) }
+        guard try store.remove(u, in: d) else { throw VpopmailError(.userDoesNotExist) }
+        if config.usersBigDir {
+            // Record the bucket for back-fill: the path between the domain dir and the user dir.
+            let prefix = d.dir + "/"
+            if a.home.hasPrefix(prefix) {
+                let rel = a.home.dropFirst(prefix.count)
+                if let slash = rel.lastIndex(of: "/"), rel[rel.index(after: slash)...] == u {
+                    try DirControlFreeList.add(d.dir + "/.dir_control_free", bucket: String(rel[..<slash]), sync: sync)
+                }
+            }
+            let dcPath = d.dir + "/.dir-control"
+            var dc = try DirControl.load(dcPath)
+            dc.release()
+            try dc.save(dcPath, owner: d.owner, sync: sync)
+        }
+        // Only ever remove a home inside the domain directory.
+        if a.home.hasPrefix(d.dir + "/") && !a.home.contains("/../") {
+            try sys(.badDir) { () throws(SystemError) in try FS.removeTree(a.home) }
+        }
+    }
+
+    /// Changes one account under the domain lock. `rebuildIndex` false is `vmoduser -n`.
+    @discardableResult
+    public func modifyUser(_ name: String, domain: String, rebuildIndex: Bool = true,
+                           _ change: (inout Account) throws(VpopmailError) -> Void) throws(VpopmailError) -> Account {
+        let d = try requireDomain(domain)
+        let u = name.lowercased()
+        let lock = try store.lock(domain: d)
+        defer { lock.unlock() }
+        guard var a = try store.account(u, in: d) else { throw VpopmailError(.userDoesNotExist) }
+        try change(&a)
+        a.name = u
+        if a.gecos.utf8.count > LengthLimits.maxGecos { throw VpopmailError(.gecosTooLong) }
+        if a.home.utf8.count > LengthLimits.maxDir { throw VpopmailError(.dirTooLong) }
+        if a.passwordHash.utf8.count > LengthLimits.maxPassword { throw VpopmailError(.passwdTooLong) }
+        if a.quota.utf8.count > LengthLimits.maxQuota { throw VpopmailError(.quotaTooLong) }
+        for f in [a.passwordHash, a.home, a.quota] where f.contains(":") || f.contains("\n") {
+            throw VpopmailError(.badChar)
+        }
+        try store.update(a, in: d, rebuildIndex: rebuildIndex)
+        return a
+    }
+
+    /// Upstream's `vpasswd()`: refuses accounts flagged NO_PASSWD_CHNG unless `force`.
+    public func setPassword(_ name: String, domain: String, password: String, force: Bool = false) throws(VpopmailError) {
+        if password.utf8.count > LengthLimits.maxClearPassword { throw VpopmailError(.passwdTooLong) }
+        if password.contains("\n") { throw VpopmailError(.badChar, "bad character in password") }
+        try passwordPolicy()?.check(password)
+        let d = try requireDomain(domain)
+        let limits = try limits(d)
+        let hash = try Password.hash(password, scheme: config.passwordScheme)
+        try modifyUser(name, domain: d.realDomain) { (a) throws(VpopmailError) in
+            if !force && effectiveFlags(a, limits: limits).contains(.noPasswordChange) {
+                throw VpopmailError(.illegalUsername, "password changes are disabled for this account")
+            }
+            a.passwordHash = hash
+            if config.clearPasswd { a.clearPassword = password }
+        }
+    }
+
+    /// Upstream's `vsetuserquota()`: stores the normalised quota and rebuilds `maildirsize`.
+    @discardableResult
+    public func setQuota(_ name: String, domain: String, quota: String) throws(VpopmailError) -> Account {
+        if quota.utf8.count > LengthLimits.maxQuota { throw VpopmailError(.quotaTooLong) }
+        let q = try Quota.parse(quota).description
+        let a = try modifyUser(name, domain: domain) { (a) throws(VpopmailError) in a.quota = q }
+        try rebuildMaildirsize(a, domain: try requireDomain(domain))
+        return a
+    }
+
+    /// Deletes `maildirsize`, and when the account has a quota recalculates it at once.
+    public func rebuildMaildirsize(_ a: Account, domain d: DomainInfo) throws(VpopmailError) {
+        let md = a.maildir
+        try sys(.couldNotUpdateFile) { () throws(SystemError) in try FS.unlink(Maildir.sizePath(md)) }
+        if a.quota != "NOQUOTA" && !a.quota.isEmpty && FS.isDirectory(md) {
+            let u = Maildir.scan(md)
+            try sys(.couldNotUpdateFile) { () throws(SystemError) in
+                try Maildir.writeSize(maildir: md, quota: a.quota, bytes: u.bytes, count: u.count, owner: d.owner, sync: sync)
+            }
+        }
+    }
+
+    // MARK: - Last auth
+
+    /// Time and IP of the last login (`<home>/lastauth`: content = IP, mtime = time).
+    public func lastAuth(_ a: Account) -> (time: Int, ip: String?) {
+        var st = Glibc.stat()
+        let p = a.home + "/lastauth"
+        guard posixStat(p, &st) == 0 else { return (0, nil) }
+        let ip = (try? FS.readText(p)).map { $0.trimmingSpaces() }
+        return (Int(st.st_mtim.tv_sec), ip)
+    }
+
+    // MARK: - Aliases (.qmail-<alias> files)
+
+    public func aliasPath(_ alias: String, _ d: DomainInfo) -> String {
+        d.dir + "/.qmail-" + String(alias.map { $0 == "." ? ":" : $0 })
+    }
+
+    func checkAliasName(_ alias: String) throws(VpopmailError) {
+        guard Validate.isUsernameValid(alias), alias != "default", alias.utf8.count <= LengthLimits.maxUserName else {
+            throw VpopmailError(.illegalUsername, "Illegal alias name: \(Validate.printable(alias))")
+        }
+    }
+
+    /// Alias names of a domain, sorted case-insensitively (reference §2.3.6).
+    public func aliasNames(_ d: DomainInfo) throws(VpopmailError) -> [String] {
+        var out: [String] = []
+        for n in try sys({ () throws(SystemError) in try FS.list(d.dir) }) where n.hasPrefix(".qmail-") && n != ".qmail-default" {
+            if n.hasSuffix(".lock") || n.contains(".tmp.") { continue }
+            if FS.isSymlink(d.dir + "/" + n) && (n.contains("-default") || n.contains("-owner")) { continue }
+            out.append(String(n.dropFirst(7).map { $0 == ":" ? "." : $0 }))
+        }
+        return out.sorted { $0.lowercased() < $1.lowercased() }
+    }
+
+    /// The lines of one alias (nil when there is no such alias).
+    public func aliasLines(_ alias: String, _ d: DomainInfo) throws(VpopmailError) -> [String]? {
+        let p = aliasPath(alias.lowercased(), d)
+        guard let t = try sys({ () throws(SystemError) in try FS.readText(p) }) else { return nil }
+        return Bytes.textLines(t)
+    }
+
+    /// `valias -i`: appends a line; refuses an exact duplicate and enforces maxaliases.
+    public func addAliasLine(_ alias: String, _ line: String, domain: String) throws(VpopmailError) {
+        let a = alias.lowercased()
+        try checkAliasName(a)
+        if line.utf8.count > LengthLimits.maxAliasLine { throw VpopmailError(.aliasLineTooLong) }
+        if line.isEmpty || line.contains("\n") || line.contains("\0") { throw VpopmailError(.badChar, "bad character in alias line") }
+        let d = try requireDomain(domain)
+        let lock = try store.lock(domain: d)
+        defer { lock.unlock() }
+        if try store.account(a, in: d) != nil {
+            // qmail-local would prefer the .qmail file over the mailbox; allowed, as upstream does.
+        }
+        var lines = try aliasLines(a, d) ?? []
+        if lines.contains(line) { throw VpopmailError(.aliasExists, "alias \(a)@\(d.realDomain) -> \(line) already exists.") }
+        if lines.isEmpty {
+            let l = try limits(d)
+            if l.maxAliases >= 0, try aliasNames(d).count >= l.maxAliases {
+                throw VpopmailError(.limitReached, "domain limit reached: at most \(l.maxAliases) aliases in \(d.realDomain)")
+            }
+        }
+        lines.append(line)
+        try sys(.couldNotUpdateFile) { () throws(SystemError) in
+            try FS.writeAtomic(aliasPath(a, d), lines.joined(separator: "\n") + "\n", mode: 0o600, owner: d.owner, sync: sync)
+        }
+    }
+
+    /// Removes the lines of an alias that start with `prefix`.
+    public func removeAliasLines(_ alias: String, prefix: String, domain: String) throws(VpopmailError) {
+        let a = alias.lowercased()
+        let d = try requireDomain(domain)
+        let lock = try store.lock(domain: d)
+        defer { lock.unlock() }
+        guard let lines = try aliasLines(a, d) else { throw VpopmailError(.userDoesNotExist, "No such alias") }
+        let keep = lines.filter { !$0.hasPrefix(prefix) }
+        try sys(.couldNotUpdateFile) { () throws(SystemError) in
+            if keep.isEmpty { try FS.unlink(aliasPath(a, d)) }
+            else { try FS.writeAtomic(aliasPath(a, d), keep.joined(separator: "\n") + "\n", mode: 0o600, owner: d.owner, sync: sync) }
+        }
+    }
+
+    /// `valias -d`: deletes the alias file.
+    public func deleteAlias(_ alias: String, domain: String) throws(VpopmailError) {
+        let a = alias.lowercased()
+        try checkAliasName(a)
+        let d = try requireDomain(domain)
+        guard FS.exists(aliasPath(a, d)) else { throw VpopmailError(.userDoesNotExist, "No aliases \(a)@\(d.realDomain) found") }
+        try sys(.couldNotUpdateFile) { () throws(SystemError) in try FS.unlink(aliasPath(a, d)) }
+    }
+
+    // MARK: - IP map (etc/ip_alias_map)
+
+    public var ipMapPath: String { etcDir + "/ip_alias_map" }
+
+    public func ipMap() throws(VpopmailError) -> [(ip: String, domain: String)] {
+        guard let t = try sys({ () throws(SystemError) in try FS.readText(ipMapPath) }) else { return [] }
+        return Bytes.textLines(t).compactMap { l in
+            let p = l.split(whereSeparator: { $0 == " " || $0 == "\t" })
+            return p.count >= 2 ? (String(p[0]), String(p[1])) : nil
+        }
+    }
+
+    public func ipMapDomain(_ ip: String) throws(VpopmailError) -> String? {
+        try ipMap().first { $0.ip == ip }?.domain
+    }
+
+    public func addIPMap(ip: String, domain: String) throws(VpopmailError) {
+        try checkIP(ip)
+        let dom = domain.lowercased()
+        guard Validate.isDomainValid(dom) else { throw VpopmailError(.invalidDomainName) }
+        try editIPMap { $0.removeAll { $0.ip == ip && $0.domain == dom }; $0.append((ip, dom)) }
+    }
+
+    public func deleteIPMap(ip: String, domain: String) throws(VpopmailError) {
+        let dom = domain.lowercased()
+        try editIPMap { $0.removeAll { $0.ip == ip && $0.domain == dom } }
+    }
+
+    func checkIP(_ ip: String) throws(VpopmailError) {
+        guard !ip.isEmpty, ip.utf8.count <= 39,
+              ip.allSatisfy({ $0.isHexDigit || $0 == "." || $0 == ":" }) else {
+            throw VpopmailError(.illegalUsername, "invalid IP address: \(Validate.printable(ip))")
+        }
+    }
+
+    private func editIPMap(_ change: (inout [(ip: String, domain: String)]) -> Void) throws(VpopmailError) {
+        let lock = try sys(.couldNotUpdateFile) { () throws(SystemError) in try FileLock(ipMapPath + ".lock") }
+        defer { lock.unlock() }
+        var m = try ipMap()
+        change(&m)
+        let text = m.map { "\($0.ip) \($0.domain)\n" }.joined()
+        try sys(.couldNotUpdateFile) { () throws(SystemError) in try FS.writeAtomic(ipMapPath, text, mode: 0o600, sync: sync) }
+    }
+}
