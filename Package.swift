@@ -11,11 +11,13 @@ let package = Package(
     targets: [
         // libxcrypt's crypt.h (Debian: libcrypt-dev)
         .systemLibrary(name: "CCrypt", path: "Sources/CCrypt"),
+        // Linux declarations Glibc's module map leaves out (setfsuid/setfsgid).
+        .systemLibrary(name: "CShims", path: "Sources/CShims"),
         // D. J. Bernstein's constant database: reader and writer, no dependencies.
         .target(name: "CDB"),
         // The vpopmail library: formats, configuration, passwords, hashing, qmail files, stores.
         // Foundation-free so that vchkpw and vdelivermail can link it statically.
-        .target(name: "VpopmailCore", dependencies: ["CDB", "CCrypt"]),
+        .target(name: "VpopmailCore", dependencies: ["CDB", "CCrypt", "CShims"]),
         // One multi-call executable for the administration commands (vadddomain, vadduser, ...);
         // install.sh links it under each classic name.
         .executableTarget(

@@ -114,29 +114,49 @@ public struct DirControl: Sendable, Equatable {
 }
 
 /// The back-fill list `.dir_control_free`: buckets freed by deleted users, reused first.
-public enum DirControlFreeList {
-    /// Removes and returns the first usable line, or nil.
-    public static func take(_ path: String, owner: (uid: UInt32, gid: UInt32)?, sync: Bool) throws(VpopmailError) -> String? {
-        guard let text = try sys({ () throws(SystemError) in try FS.readText(path) }) else { return nil }
-        var lines = Bytes.textLines(text)
-        guard let i = lines.firstIndex(where: { let t = $0.trimmingSpaces(); return !t.isEmpty && !t.hasPrefix("#") }) else {
-            return nil
+public struct DirControlFreeList {
+    public let path: String
+    private var lines: [String]
+    private var changed = false
+
+    /// Reads the list (a missing file is an empty list).
+    public init(path: String) throws(VpopmailError) {
+        self.path = path
+        lines = Bytes.textLines(try sys({ () throws(SystemError) in try FS.readText(path) }) ?? "")
+    }
+
+    private static func isBucket(_ s: String) -> Bool {
+        let b = Array(s.utf8)
+        if b.isEmpty || b.count > 5 { return false }
+        for (k, c) in b.enumerated() {
+            let ok = k % 2 == 1 ? c == UInt8(ascii: "/") : DirControl.alphabet.contains(c)
+            if !ok { return false }
         }
-        let bucket = lines[i].trimmingSpaces()
-        lines.remove(at: i)
+        return true
+    }
+
+    /// Removes and returns the first usable bucket (non-blank, not a comment), or nil. A line that
+    /// is not a bucket path is dropped, never used as a path.
+    public mutating func take() -> String? {
+        while let i = lines.firstIndex(where: { let t = $0.trimmingSpaces(); return !t.isEmpty && !t.hasPrefix("#") }) {
+            let b = lines[i].trimmingSpaces()
+            lines.remove(at: i)
+            changed = true
+            if DirControlFreeList.isBucket(b) { return b }
+        }
+        return nil
+    }
+
+    /// Writes the list back when `take()` changed it.
+    public func save(owner: (uid: UInt32, gid: UInt32)?, sync: Bool) throws(VpopmailError) {
+        guard changed else { return }
         let rest = lines.isEmpty ? "" : lines.joined(separator: "\n") + "\n"
         try sys(.couldNotUpdateFile) { () throws(SystemError) in
             if rest.isEmpty { try FS.unlink(path) } else { try FS.writeAtomic(path, rest, owner: owner, sync: sync) }
         }
-        // Never trust a path from the file: it must be a bucket path.
-        let b = Array(bucket.utf8)
-        for (k, c) in b.enumerated() {
-            let ok = k % 2 == 1 ? c == UInt8(ascii: "/") : DirControl.alphabet.contains(c)
-            if !ok || b.count > 5 { return nil }
-        }
-        return bucket
     }
 
+    /// Appends a freed bucket.
     public static func add(_ path: String, bucket: String, sync: Bool) throws(VpopmailError) {
         try sys(.couldNotUpdateFile) { () throws(SystemError) in try FS.append(path, Array((bucket + "\n").utf8), sync: sync) }
     }

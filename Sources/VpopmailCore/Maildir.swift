@@ -6,11 +6,11 @@ import Glibc
 /// and Dovecot read too.
 public enum Maildir {
     /// Creates `Maildir/{cur,new,tmp}` under `home` (which must exist), owned by `owner`.
-    public static func create(home: String, owner: (uid: UInt32, gid: UInt32)) throws(SystemError) {
+    public static func create(home: String, owner: (uid: UInt32, gid: UInt32)?) throws(SystemError) {
         let md = home + "/Maildir"
         for d in [md, md + "/new", md + "/cur", md + "/tmp"] {
             if Glibc.mkdir(d, 0o700) != 0 && errno != EEXIST { throw SystemError("mkdir", d, errno) }
-            try FS.chown(d, owner.uid, owner.gid)
+            if let o = owner { try FS.chown(d, o.uid, o.gid) }
         }
     }
 

@@ -169,6 +169,17 @@ public enum FS {
         if sync && retry({ fsync(fd) }) != 0 { throw SystemError("fsync", path, errno) }
     }
 
+    /// Creates a new file (fails when it exists) with `bytes`, without fsync: for files inside a
+    /// directory that is itself new.
+    public static func create(_ path: String, _ bytes: [UInt8], mode: mode_t = 0o600,
+                              owner: (uid: uid_t, gid: gid_t)? = nil) throws(SystemError) {
+        let fd = retry { open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode) }
+        if fd < 0 { throw SystemError("open", path, errno) }
+        defer { close(fd) }
+        try writeAll(fd: fd, bytes, path: path)
+        if let o = owner, fchown(fd, o.uid, o.gid) != 0 { throw SystemError("chown", path, errno) }
+    }
+
     /// Creates one directory. Throws EEXIST when it is there.
     public static func mkdir(_ path: String, mode: mode_t = 0o700, owner: (uid: uid_t, gid: gid_t)? = nil) throws(SystemError) {
         if Glibc.mkdir(path, mode) != 0 { throw SystemError("mkdir", path, errno) }
@@ -400,4 +411,38 @@ public enum Bytes {
         if out.last == "" { out.removeLast() }
         return out
     }
+}
+
+/// Runs `body(i)` for every `i` in `0..<count` on `threads` POSIX threads (no Foundation).
+/// `body` must only touch state owned by index `i`.
+public func parallelFor(_ count: Int, threads: Int, _ body: @escaping @Sendable (Int) -> Void) {
+    let n = max(1, min(threads, count))
+    if n == 1 {
+        for i in 0..<count { body(i) }
+        return
+    }
+    final class Job: @unchecked Sendable {
+        let body: @Sendable (Int) -> Void
+        let start: Int, end: Int
+        init(_ body: @escaping @Sendable (Int) -> Void, _ start: Int, _ end: Int) { self.body = body; self.start = start; self.end = end }
+    }
+    var tids: [pthread_t] = []
+    let per = (count + n - 1) / n
+    for t in 0..<n {
+        let job = Job(body, t * per, min(count, (t + 1) * per))
+        let ctx = Unmanaged.passRetained(job).toOpaque()
+        var tid = pthread_t()
+        let r = pthread_create(&tid, nil, { p in
+            let job = Unmanaged<Job>.fromOpaque(p!).takeRetainedValue()
+            for i in job.start..<job.end { job.body(i) }
+            return nil
+        }, ctx)
+        if r == 0 {
+            tids.append(tid)
+        } else {
+            let job = Unmanaged<Job>.fromOpaque(ctx).takeRetainedValue()
+            for i in job.start..<job.end { job.body(i) }
+        }
+    }
+    for tid in tids { pthread_join(tid, nil) }
 }
