@@ -137,48 +137,4 @@ public struct DomainLimits: Sendable, Equatable {
         s += "perm_defaultquota: \(permDefaultQuota)\n"
         return s
     }
-
-    /// The `vlimits.default` that install.sh writes: upstream's shipped file.
-    public static let shippedDefaultText = """
-        # Default limits file.  This file is used for domains without a
-        # .qmailadmin-limits file.
-
-        # maximums for each account type, -1 = unlimited
-        maxpopaccounts          -1
-        maxforwards             -1
-        maxautoresponders       -1
-        maxmailinglists         -1
-
-        # quota for entire domain, in MB
-        # example:  quota    100
-        #quota                  0
-
-        # default quota for newly created users (in bytes)
-        # example:  default_quota    1048576
-        #default_quota          0
-
-        # uncomment the following lines to disable certain features
-        #disable_pop
-        #disable_imap
-        #disable_dialup
-        #disable_password_changing
-        #disable_webmail
-        #disable_external_relay
-        #disable_smtp
-        #disable_spamassassin
-        #delete_spam
-        #disable_maildrop
-
-        # Set bitflags on account management for non-postmaster admins.
-        # To disable certain features, add the following bits:
-        #   Create = 1, Modify = 2, Delete = 4
-        perm_account            0
-        perm_alias              0
-        perm_forward            0
-        perm_autoresponder      0
-        perm_maillist           0
-        perm_quota              0
-        perm_defaultquota       0
-
-        """
 }

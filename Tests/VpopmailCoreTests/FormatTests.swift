@@ -1,0 +1,286 @@
+import CDB
+import Foundation
+import Testing
+import VpopmailCore
+
+@Suite struct DirectoryHashing {
+    /// Bucket of allocation `n` (1-based) from a fresh state.
+    func buckets(_ n: Int) -> [String] {
+        var d = DirControl()
+        return (0..<n).map { _ in d.next() }
+    }
+
+    @Test func firstBucketsFollowUpstreamSequence() {
+        let b = buckets(25_100)
+        #expect(b[0] == "")          // #1, the postmaster
+        #expect(b[98] == "")         // #99
+        #expect(b[99] == "0")        // #100
+        #expect(b[198] == "0")       // #199
+        #expect(b[199] == "1")       // #200
+        #expect(b[6298] == "z")      // #6299
+        #expect(b[6299] == "0/0")    // #6300
+        #expect(b[12399] == "0/z")   // #12400
+        #expect(b[12499] == "1/0")   // #12500
+        #expect(b[24899] == "3/0")   // #24900
+        #expect(b[25099] == "3/2")
+    }
+
+    @Test func snapshotsMatchReferenceTable() {
+        var d = DirControl()
+        func advance(to n: UInt64) { while d.curUsers < n { _ = d.next() } }
+        advance(to: 1)
+        #expect(d.fileText == "1\n0\n3\n0 0 0\n61 61 61\n0 2 4\n0 0 0\n\n")
+        advance(to: 200)
+        #expect(d.fileText.hasSuffix("1 0 0\n1\n"))
+        advance(to: 6300)
+        #expect(d.levelCur == 1 && d.levelIndex == [0, 1, 0] && d.bucket == "0/0")
+        advance(to: 12400)
+        #expect(d.levelIndex == [0, 62, 0] && d.bucket == "0/z")
+        advance(to: 12500)
+        #expect(d.levelIndex == [1, 0, 0] && d.bucket == "1/0")
+        advance(to: 390600)
+        #expect(d.levelIndex == [61, 61, 0] && d.bucket == "z/z")
+        advance(to: 390700)
+        #expect(d.levelCur == 2 && d.levelIndex == [0, 0, 1] && d.bucket == "0/0/0")
+    }
+
+    @Test func everyBucketHoldsAtMostOneHundred() {
+        var count: [String: Int] = [:]
+        for b in buckets(50_000) { count[b, default: 0] += 1 }
+        #expect(count[""] == 99)
+        #expect(count.values.allSatisfy { $0 <= 100 })
+    }
+
+    @Test func parserAcceptsUpstreamQuirkAndNinthLine() throws {
+        let text = "251\n0\n3\n0 0 0\n61 61 61\n0 2 2\n1 0 0\n1\n"
+        let d = try DirControl.parse(text, file: "x")
+        #expect(d.curUsers == 251 && d.bucket == "1" && d.levelIndex == [1, 0, 0])
+        let nine = try DirControl.parse(text + "2\n", file: "x")
+        #expect(nine.bucket == "2")
+        #expect(throws: VpopmailError.self) { _ = try DirControl.parse("abc\n", file: "x") }
+        #expect(throws: VpopmailError.self) { _ = try DirControl.parse("1\n0\n3\n0 0 0\n61 61 61\n0 2 4\n0 0 0\n../x\n", file: "x") }
+    }
+
+    @Test func roundTripsThroughText() throws {
+        var d = DirControl()
+        for _ in 0..<7000 { _ = d.next() }
+        #expect(try DirControl.parse(d.fileText, file: "x") == d)
+    }
+}
+
+@Suite struct QuotaStrings {
+    @Test(arguments: [
+        ("1M", "1048576S"), ("1024KB", "1048576S"), ("5000000", "5000000S"),
+        ("1mbs,1000C", "1048576S,1000C"), ("1000C,10MBS", "10485760S,1000C"),
+        ("NOQUOTA", "NOQUOTA"), ("noquota", "NOQUOTA"), ("50M", "52428800S"), ("1000C", "1000C"),
+    ])
+    func normalises(_ input: String, _ expected: String) throws {
+        #expect(try Quota.parse(input).description == expected)
+    }
+
+    @Test(arguments: ["abc", "10X", "-5M", "", "1,2,", "99999999999999999999999M"])
+    func refusesGarbage(_ input: String) {
+        #expect(throws: VpopmailError.self) { _ = try Quota.parse(input) }
+    }
+
+    @Test func storedQuotaReadsLegacyForms() {
+        #expect(Quota.stored("10485760S,1000C") == Quota(bytes: 10485760, count: 1000))
+        #expect(Quota.stored("5000000") == Quota(bytes: 5000000, count: 0))
+        #expect(Quota.stored("NOQUOTA").isNone)
+    }
+
+    @Test func percentIsTheLargerOfSizeAndCount() {
+        #expect(Maildir.percent(bytes: 50, count: 9, quota: Quota(bytes: 100, count: 10)) == 90)
+        #expect(Maildir.percent(bytes: 50, count: 1, quota: Quota(bytes: 100, count: 10)) == 50)
+    }
+}
+
+@Suite struct Names {
+    @Test func userNameRules() throws {
+        #expect(Validate.isUsernameValid("joe.bloggs+tag"))
+        for bad in ["../x", "a/b", ".hidden", "jo e", "a:b", "a@b", "x\u{1}", "é"] {
+            #expect(!Validate.isUsernameValid(bad), "\(bad)")
+        }
+        #expect(throws: VpopmailError.self) { try Validate.checkUser("x", bigDir: true) }
+        try Validate.checkUser("x", bigDir: false)
+        #expect(throws: VpopmailError.self) { try Validate.checkUser(String(repeating: "a", count: 65), bigDir: true) }
+        try Validate.checkUser(String(repeating: "a", count: 64), bigDir: true)
+        #expect(throws: VpopmailError.self) { try Validate.checkUser("vpasswd", bigDir: true) }
+    }
+
+    @Test func domainRules() throws {
+        try Validate.checkNewDomain("example.com")
+        for bad in ["example", "a.b", "-x.com", "x.com-", "x..com", "exa mple.com", "ex/ample.com", "x.c", ".x.com",
+                    String(repeating: "a", count: 94) + ".com"] {
+            #expect(throws: VpopmailError.self, "\(bad)") { try Validate.checkNewDomain(bad) }
+        }
+    }
+
+    @Test func addressSplitting() {
+        #expect(Validate.splitAddress("Joe@Example.COM") == ("joe", "example.com"))
+        #expect(Validate.splitAddress("joe%example.com") == ("joe", "example.com"))
+        #expect(Validate.splitAddress("joe") == ("joe", ""))
+    }
+}
+
+@Suite struct QmailFiles {
+    @Test func sortKeyMovesLastTwoLabelsFirst() {
+        #expect(QmailControl.sortKey("mail.example.com") == Array("example.com.mail".utf8))
+        #expect(QmailControl.sortKey("a.b.example.co.uk") == Array("co.uk.a.b.example".utf8))
+        #expect(QmailControl.sortKey("test.com") == Array("test.com".utf8))
+    }
+
+    @Test func assignIsSortedAndCompiledLikeQmailNewu() throws {
+        let dir = NSTemporaryDirectory() + "qm-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir + "/users", withIntermediateDirectories: true)
+        let q = QmailControl(qmailDir: dir, sync: false)
+        for d in ["zeta.org", "mail.alpha.com", "beta.net", "alpha.com"] {
+            _ = try q.insertLine(QmailControl.assignLine(name: d, realDomain: d, uid: 89, gid: 89, dir: "/v/\(d)"),
+                                 into: q.assignPath, kind: .assign)
+        }
+        let text = try String(contentsOfFile: q.assignPath, encoding: .utf8)
+        #expect(text == """
+            +alpha.com-:alpha.com:89:89:/v/alpha.com:-::
+            +mail.alpha.com-:mail.alpha.com:89:89:/v/mail.alpha.com:-::
+            +beta.net-:beta.net:89:89:/v/beta.net:-::
+            +zeta.org-:zeta.org:89:89:/v/zeta.org:-::
+            .
+
+            """)
+        try q.compileAssign()
+        let r = try CDBReader(path: q.usersCDBPath)
+        #expect(try r.find(Array("!beta.net-".utf8)) == Array("beta.net\u{0}89\u{0}89\u{0}/v/beta.net\u{0}-\u{0}".utf8))
+        #expect(try r.find([]) == Array("-".utf8))
+        #expect(try q.lookup("BETA.net")?.dir == "/v/beta.net")
+        #expect(try q.lookup("nope.net") == nil)
+    }
+}
+
+@Suite struct Passwords {
+    @Test func knownHashesVerify() {
+        #expect(Password.verify("secret", against: "$6$saltsalt$TVLlQcbpFVof5W3Yz4DTP6gRstiNuHwwTt6GLc1E5n0U0aDehy0S5knV8wiOQSpT0Y77vwPZN.Pq.H91p5hVO1"))
+        #expect(Password.verify("secret", against: "$1$saltsalt$9xy1btjgzLYfb7hivXtC//"))
+        #expect(Password.verify("secret", against: "abNANd1rDfiNc"))
+        #expect(Password.verify("secret", against: "{SHA512-CRYPT}$6$saltsalt$TVLlQcbpFVof5W3Yz4DTP6gRstiNuHwwTt6GLc1E5n0U0aDehy0S5knV8wiOQSpT0Y77vwPZN.Pq.H91p5hVO1"))
+        #expect(!Password.verify("Secret", against: "abNANd1rDfiNc"))
+        #expect(!Password.verify("", against: ""))
+        #expect(!Password.verify("x", against: ""))
+    }
+
+    @Test(arguments: PasswordScheme.allCases)
+    func everySchemeHashesAndVerifies(_ s: PasswordScheme) throws {
+        let h = try Password.hash("correct horse", scheme: s)
+        #expect(Password.verify("correct horse", against: h))
+        #expect(!Password.verify("wrong horse", against: h))
+        if s == .sha512 { #expect(h.hasPrefix("$6$") && h.count == 98) }
+    }
+
+    @Test func randomPasswordsUseUpstreamAlphabet() {
+        let p = Password.random(length: 40)
+        #expect(p.count == 40)
+        #expect(p.allSatisfy { $0.isLetter || $0.isNumber || ".@!#%*".contains($0) })
+        #expect(Password.random() != Password.random())
+    }
+
+    @Test func policyRulesInUpstreamOrder() throws {
+        let p = PasswordPolicy.parse("Policy at least 8 chars and a digit\nLength >= 8\nNumeric > 0\n")
+        #expect(throws: VpopmailError.self) { try p.check("short1") }
+        do { try p.check("longenough") } catch { #expect(error.code == .pwstrNumeric) }
+        try p.check("longenough1")
+    }
+}
+
+@Suite struct ConfigFile {
+    @Test func parsesKeysAndLegacyNames() throws {
+        let c = try Config.parse("""
+            # comment
+            roaming-users = y
+            relay-clear-minutes = 360
+            hardquota = NOQUOTA
+            --enable-default-domain = Example.COM
+            large-site = y
+            password-scheme = bcrypt
+            qmaildir = /opt/qmail
+            """, file: "vpopmail.conf")
+        #expect(c.roamingUsers && c.relayClearMinutes == 360 && c.hardQuota == "NOQUOTA")
+        #expect(c.defaultDomain == "example.com" && !c.manyDomains && c.passwordScheme == .bcrypt && c.qmailDir == "/opt/qmail")
+    }
+
+    @Test func shippedSampleParses() throws {
+        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../etc/vpopmail.conf")
+        let c = try Config.parse(try String(contentsOf: url, encoding: .utf8), file: "etc/vpopmail.conf")
+        #expect(c.hardQuota == "50M" && c.passwordScheme == .sha512 && c.domainDefaultDelivery == "delete")
+    }
+
+    @Test func errorsNameFileAndLine() {
+        do {
+            _ = try Config.parse("roaming-users = y\nbogus-key = 1\n", file: "/e/vpopmail.conf")
+            Issue.record("no error")
+        } catch {
+            #expect(error.message == "/e/vpopmail.conf:2: unknown key 'bogus-key'")
+            #expect(error.code == .badConfig)
+        }
+        #expect(throws: VpopmailError.self) { _ = try Config.parse("roaming-users = maybe", file: "f") }
+        #expect(throws: VpopmailError.self) { _ = try Config.parse("hardquota = lots", file: "f") }
+        #expect(throws: VpopmailError.self) { _ = try Config.parse("qmaildir = relative/path", file: "f") }
+        #expect(throws: VpopmailError.self) { _ = try Config.parse("logging = x", file: "f") }
+        #expect(throws: VpopmailError.self) { _ = try Config.parse("just words", file: "f") }
+    }
+}
+
+@Suite struct VpasswdLines {
+    @Test func parsesSevenAndEightFields() throws {
+        let a = try #require(VpasswdFile.account(from: Array("joe:$6$x$y:1:0:Joe Bloggs:/h/joe:10485760S,1000C".utf8)[...]))
+        #expect(a.name == "joe" && a.flags.rawValue == 0 && a.quota == "10485760S,1000C" && a.clearPassword == nil)
+        let b = try #require(VpasswdFile.account(from: Array("ann:h:2:2048:Ann:/h/ann:NOQUOTA:clear:with:colons".utf8)[...]))
+        #expect(b.apopMarker == 2 && b.flags == .noSMTP && b.clearPassword == "clear:with:colons")
+        #expect(VpasswdFile.line(for: a, withClear: false) == Array("joe:$6$x$y:1:0:Joe Bloggs:/h/joe:10485760S,1000C".utf8))
+    }
+
+    @Test func corruptLineIsReportedWithItsNumber() {
+        do {
+            _ = try VpasswdFile(bytes: Array("a:x:1:0:a:/h/a:NOQUOTA\nbroken line\n".utf8), path: "/d/vpasswd")
+            Issue.record("no error")
+        } catch {
+            #expect(error.message == "/d/vpasswd:2: corrupt vpasswd line")
+        }
+    }
+
+    @Test func insertKeepsNameOrder() throws {
+        var f = try VpasswdFile(bytes: Array("b:x:1:0:b:/b:NOQUOTA\nd:x:1:0:d:/d:NOQUOTA\n".utf8), path: "v")
+        f.insert(Array("c:x:1:0:c:/c:NOQUOTA".utf8))
+        f.insertMany([Array("a:x:1:0:a:/a:NOQUOTA".utf8), Array("e:x:1:0:e:/e:NOQUOTA".utf8)])
+        #expect(String(decoding: f.bytes, as: UTF8.self).split(separator: "\n").map { $0.prefix(1) } == ["a", "b", "c", "d", "e"])
+    }
+}
+
+@Suite struct Limits {
+    @Test func roundTripIncludingMaillistBits() {
+        var l = DomainLimits()
+        l.maxPopAccounts = 10
+        l.defaultQuota = 1048576
+        l.disableIMAP = true
+        l.permMaillist = 1
+        l.permMaillistUsers = 2
+        l.permMaillistModerators = 4
+        l.permQuota = 7
+        #expect(DomainLimits.parse(l.fileText) == l)
+        #expect(l.flagMask == .noIMAP)
+        #expect(l.defaultUserQuota == "1048576S")
+    }
+
+    @Test func readsUpstreamShippedFile() throws {
+        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../etc/vlimits.default")
+        let l = DomainLimits.parse(try String(contentsOf: url, encoding: .utf8))
+        #expect(l == DomainLimits())
+        #expect(DomainLimits.parse("maxpopaccounts: 5\ndisable_pop\n#disable_imap\n").maxPopAccounts == 5)
+    }
+}
+
+@Suite struct FlagBits {
+    @Test func rawValuesAreUpstreams() {
+        #expect(AccountFlags.noPOP.rawValue == 2 && AccountFlags.noWebmail.rawValue == 4 && AccountFlags.noIMAP.rawValue == 8)
+        #expect(AccountFlags.bounceMail.rawValue == 0x10 && AccountFlags.noSMTP.rawValue == 0x800)
+        #expect(AccountFlags.overrideDomainLimits.rawValue == 0x2000 && AccountFlags.noMaildrop.rawValue == 0x40000)
+    }
+}

@@ -1,0 +1,47 @@
+#!/bin/sh
+# Installs vpopmail for Swift on a Debian machine: build dependencies, a release build, the
+# vpopmail user and group, the ~vpopmail tree and the qmail directories. Idempotent.
+#   VPOPMAIL_HOME  where vpopmail lives (default /home/vpopmail)
+#   QMAILDIR       the qmail directory (default /var/qmail)
+set -eu
+VPOPMAIL_HOME=${VPOPMAIL_HOME:-/home/vpopmail}
+QMAILDIR=${QMAILDIR:-/var/qmail}
+cd "$(dirname "$0")"
+
+need=""
+for p in libcrypt-dev; do
+  dpkg -s "$p" >/dev/null 2>&1 || need="$need $p"
+done
+if [ -n "$need" ]; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends $need >/dev/null
+fi
+
+swift build -c release --product vpopmail 2>&1 | grep -v '^\[' || true
+bin=$(swift build -c release --show-bin-path)/vpopmail
+[ -x "$bin" ] || { echo "install.sh: build failed" >&2; exit 1; }
+
+getent group vchkpw >/dev/null || groupadd -g 89 vchkpw
+getent passwd vpopmail >/dev/null || useradd -u 89 -g 89 -M -d "$VPOPMAIL_HOME" -s /usr/sbin/nologin vpopmail 2>/dev/null
+
+install -d -m 0755 "$VPOPMAIL_HOME" "$VPOPMAIL_HOME/bin" "$VPOPMAIL_HOME/etc"
+install -d -m 0700 -o vpopmail -g vchkpw "$VPOPMAIL_HOME/domains"
+install -m 0711 -o vpopmail -g vchkpw "$bin" "$VPOPMAIL_HOME/bin/vpopmail.new"
+mv -f "$VPOPMAIL_HOME/bin/vpopmail.new" "$VPOPMAIL_HOME/bin/vpopmail"
+for c in vadddomain vdeldomain vaddaliasdomain vdominfo vadduser vdeluser vpasswd vsetuserquota \
+         vmoduser vuserinfo valias vmoddomlimits vipmap vpopbull vdeloldusers vmkpasswd; do
+  ln -f "$VPOPMAIL_HOME/bin/vpopmail" "$VPOPMAIL_HOME/bin/$c.new"
+  mv -f "$VPOPMAIL_HOME/bin/$c.new" "$VPOPMAIL_HOME/bin/$c"
+done
+
+conf="$VPOPMAIL_HOME/etc/vpopmail.conf"
+if [ ! -e "$conf" ]; then
+  cp etc/vpopmail.conf "$conf"
+  if [ "$QMAILDIR" != /var/qmail ]; then printf '\nqmaildir = %s\n' "$QMAILDIR" >> "$conf"; fi
+  chmod 0644 "$conf"
+fi
+[ -e "$VPOPMAIL_HOME/etc/vlimits.default" ] || install -m 0644 etc/vlimits.default "$VPOPMAIL_HOME/etc/vlimits.default"
+
+install -d -m 0755 "$QMAILDIR" "$QMAILDIR/users" "$QMAILDIR/control"
+echo "vpopmail installed in $VPOPMAIL_HOME (qmail directory $QMAILDIR)"
