@@ -202,7 +202,7 @@ public final class CDBStore: AccountStore {
         var f = try load(d)
         if accounts.count == 1 {
             let a = accounts[0]
-            if f.index(of: Array(a.name.utf8)) != nil { throw VpopmailError(.usernameExists) }
+            if f.index(of: Array(a.name.utf8)) != nil { throw VpopmailError(.usernameExists, "Username exists: \(a.name)") }
             f.insert(VpasswdFile.line(for: a, withClear: storeClear))
         } else {
             var names = Set<ArraySlice<UInt8>>()

@@ -312,7 +312,7 @@ public final class Vpopmail {
         let lock = try store.lock(domain: d)
         defer { lock.unlock() }
         if list.count == 1 {
-            if try store.account(prepared[0].name, in: d) != nil { throw VpopmailError(.usernameExists) }
+            if try store.account(prepared[0].name, in: d) != nil { throw VpopmailError(.usernameExists, "Username exists: \(prepared[0].name)") }
         }
         if limits.maxPopAccounts >= 0 {
             let have = try store.accounts(in: d).count

@@ -1,0 +1,141 @@
+import Foundation
+import Testing
+
+/// The package root (two levels above this file's folder).
+let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .deletingLastPathComponent().path
+
+/// The release build of the multi-call executable.
+let vpopmailBinary = packageRoot + "/.build/release/vpopmail"
+
+let commandNames = ["vadddomain", "vdeldomain", "vaddaliasdomain", "vdominfo", "vadduser", "vdeluser", "vpasswd",
+                    "vsetuserquota", "vmoduser", "vuserinfo", "valias", "vmoddomlimits", "vipmap", "vpopbull",
+                    "vdeloldusers", "vmkpasswd"]
+
+struct Result {
+    var status: Int32
+    var out: String
+    var err: String
+}
+
+/// A temporary vpopmail installation: `home` (bin, etc, domains) and a qmail directory.
+final class Site: @unchecked Sendable {
+    let root: String
+    let home: String
+    let qmail: String
+
+    init(config: String = "") throws {
+        root = NSTemporaryDirectory() + "vpop-e2e-\(UUID().uuidString.prefix(8))"
+        home = root + "/home"
+        qmail = root + "/qmail"
+        let fm = FileManager.default
+        for d in [home + "/bin", home + "/etc", home + "/domains", qmail + "/users", qmail + "/control"] {
+            try fm.createDirectory(atPath: d, withIntermediateDirectories: true)
+        }
+        for c in commandNames { try fm.createSymbolicLink(atPath: home + "/bin/" + c, withDestinationPath: vpopmailBinary) }
+        try fm.copyItem(atPath: packageRoot + "/etc/vlimits.default", toPath: home + "/etc/vlimits.default")
+        try config.write(toFile: home + "/etc/vpopmail.conf", atomically: true, encoding: .utf8)
+        chown(root, 0, 0)
+    }
+
+    deinit { try? FileManager.default.removeItem(atPath: root) }
+
+    var environment: [String: String] {
+        ["VPOPMAIL_HOME": home, "QMAILDIR": qmail, "PATH": "/usr/bin:/bin", "TZ": "UTC"]
+    }
+
+    /// Runs a command by its classic name (or any absolute program) and waits.
+    @discardableResult
+    func run(_ argv: [String], stdin: String? = nil, env: [String: String] = [:], shellPrefix: String? = nil) throws -> Result {
+        let p = Process()
+        var args = argv
+        if !args[0].hasPrefix("/") { args[0] = home + "/bin/" + args[0] }
+        if let prefix = shellPrefix {
+            // e.g. "ulimit -f 1; trap '' XFSZ;" run before exec'ing the command
+            p.executableURL = URL(fileURLWithPath: "/bin/sh")
+            p.arguments = ["-c", prefix + " exec \"$@\"", "sh"] + args
+        } else {
+            p.executableURL = URL(fileURLWithPath: args[0])
+            p.arguments = Array(args.dropFirst())
+        }
+        p.environment = environment.merging(env) { $1 }
+        let out = Pipe(), err = Pipe(), inp = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        p.standardInput = inp
+        try p.run()
+        if let stdin { inp.fileHandleForWriting.write(Data(stdin.utf8)) }
+        try inp.fileHandleForWriting.close()
+        let o = out.fileHandleForReading.readDataToEndOfFile()
+        let e = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return Result(status: p.terminationStatus, out: String(decoding: o, as: UTF8.self), err: String(decoding: e, as: UTF8.self))
+    }
+
+    /// Runs and expects exit 0.
+    @discardableResult
+    func ok(_ argv: [String], sourceLocation: SourceLocation = #_sourceLocation) throws -> Result {
+        let r = try run(argv)
+        #expect(r.status == 0, "\(argv) -> \(r.status) \(r.out) \(r.err)", sourceLocation: sourceLocation)
+        return r
+    }
+
+    func read(_ path: String) -> String? {
+        try? String(contentsOfFile: path.hasPrefix("/") ? path : root + "/" + path, encoding: .utf8)
+    }
+
+    func domainDir(_ d: String) -> String { home + "/domains/" + d }
+
+    /// Every file and directory under the site with its mode and content: "nothing changed" checks.
+    func snapshot() -> [String: String] {
+        var out: [String: String] = [:]
+        let fm = FileManager.default
+        guard let e = fm.enumerator(atPath: root) else { return out }
+        while let rel = e.nextObject() as? String {
+            if rel.hasPrefix("home/bin") || rel.hasSuffix(".lock") { continue }
+            let path = root + "/" + rel
+            var st = stat()
+            lstat(path, &st)
+            var v = "mode=\(st.st_mode) uid=\(st.st_uid)"
+            if (st.st_mode & S_IFMT) == S_IFREG { v += " " + ((try? Data(contentsOf: URL(fileURLWithPath: path)))?.base64EncodedString() ?? "?") }
+            out[rel] = v
+        }
+        return out
+    }
+
+    /// Runs `argv` and checks that it failed with `status`, printed a line containing `message`
+    /// (stdout or stderr), and changed nothing on disk.
+    func expectRefused(_ argv: [String], status: Int32, message: String, shellPrefix: String? = nil, env: [String: String] = [:],
+                       sourceLocation: SourceLocation = #_sourceLocation) throws {
+        let before = snapshot()
+        let r = try run(argv, env: env, shellPrefix: shellPrefix)
+        #expect(r.status == status, "\(argv): status \(r.status), out \(r.out) err \(r.err)", sourceLocation: sourceLocation)
+        #expect((r.out + r.err).contains(message), "\(argv): \(r.out) \(r.err)", sourceLocation: sourceLocation)
+        let after = snapshot()
+        #expect(before == after, "\(argv) changed: \(Set(after.keys).symmetricDifference(before.keys)) \(after.filter { before[$0.key] != $0.value }.keys)", sourceLocation: sourceLocation)
+    }
+}
+
+/// Runs a program outside any site (tinycdb's cdb etc.).
+func tool(_ argv: [String]) throws -> Result {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: argv[0])
+    p.arguments = Array(argv.dropFirst())
+    let out = Pipe(), err = Pipe()
+    p.standardOutput = out
+    p.standardError = err
+    try p.run()
+    let o = out.fileHandleForReading.readDataToEndOfFile()
+    let e = err.fileHandleForReading.readDataToEndOfFile()
+    p.waitUntilExit()
+    return Result(status: p.terminationStatus, out: String(decoding: o, as: UTF8.self), err: String(decoding: e, as: UTF8.self))
+}
+
+/// True when `cdb -d file | cdb -c` (tinycdb) rebuilds exactly the same bytes.
+func tinycdbAgrees(_ file: String) throws -> Bool {
+    let tmp = NSTemporaryDirectory() + "re-\(UUID().uuidString).cdb"
+    defer { try? FileManager.default.removeItem(atPath: tmp) }
+    let r = try tool(["/bin/sh", "-c", "/usr/bin/cdb -d '\(file)' | /usr/bin/cdb -c -t '\(tmp).t' '\(tmp)'"])
+    guard r.status == 0 else { return false }
+    return FileManager.default.contentsEqual(atPath: tmp, andPath: file)
+}

@@ -1,0 +1,32 @@
+#!/bin/sh
+# The test command: installs what the tests need (Debian packages), builds once in release mode,
+# checks install.sh on a temporary tree, and runs every test (unit and end-to-end).
+set -eu
+cd "$(dirname "$0")"
+
+need=""
+for p in libcrypt-dev tinycdb ucspi-tcp util-linux; do
+  dpkg -s "$p" >/dev/null 2>&1 || need="$need $p"
+done
+if [ -n "$need" ]; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends $need >/dev/null
+fi
+getent group vchkpw >/dev/null || groupadd -g 89 vchkpw
+getent passwd vpopmail >/dev/null || useradd -u 89 -g 89 -M -d /home/vpopmail -s /usr/sbin/nologin vpopmail 2>/dev/null
+
+swift build -c release --build-tests
+
+# install.sh into a throw-away tree, then the README's example against it.
+t=$(mktemp -d)
+trap 'rm -rf "$t"' EXIT
+VPOPMAIL_HOME="$t/home" QMAILDIR="$t/qmail" ./install.sh >/dev/null
+VPOPMAIL_HOME="$t/home" QMAILDIR="$t/qmail" ./install.sh >/dev/null   # idempotent
+env -u VPOPMAIL_HOME -u QMAILDIR "$t/home/bin/vadddomain" example.com 'postmaster-secret'
+env -u VPOPMAIL_HOME -u QMAILDIR "$t/home/bin/vadduser" joe@example.com 'joe-secret'
+env -u VPOPMAIL_HOME -u QMAILDIR "$t/home/bin/vuserinfo" -n -d joe@example.com | grep -qx "$t/home/domains/example.com/joe"
+grep -qx "+example.com-:example.com:89:89:$t/home/domains/example.com:-::" "$t/qmail/users/assign"
+echo "install.sh: ok"
+
+swift test -c release --skip-build
