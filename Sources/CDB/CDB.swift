@@ -173,6 +173,20 @@ public struct CDBWriter {
         out.append(contentsOf: data)
     }
 
+    /// Adds one record from raw buffers (the fast path for large files).
+    public mutating func add(key: UnsafeRawBufferPointer, data: UnsafeRawBufferPointer) throws(CDBError) {
+        let pos = out.count
+        guard pos + 8 + key.count + data.count < Int(UInt32.max) - 1_000_000 else { throw .tooLarge }
+        var h: UInt32 = 5381
+        for b in key { h = ((h << 5) &+ h) ^ UInt32(b) }
+        hashes.append(h)
+        positions.append(UInt32(pos))
+        put32(UInt32(key.count))
+        put32(UInt32(data.count))
+        out.append(contentsOf: key)
+        out.append(contentsOf: data)
+    }
+
     /// The finished file image.
     public consuming func finish() throws(CDBError) -> [UInt8] {
         let n = hashes.count

@@ -23,82 +23,163 @@ public protocol AccountStore: AnyObject {
 }
 
 /// The `vpasswd` text file of a domain: one line per user, sorted by name (reference §2.3.2).
+/// Lines are kept as byte ranges into one buffer (new lines are appended to the buffer), so that
+/// reading, one insert and the rewrite of a 100,000-line file are a few memory copies.
 public struct VpasswdFile {
-    public private(set) var lines: [ArraySlice<UInt8>]
+    /// One line: `buf[start..<end]`, the name is `buf[start..<nameEnd]`.
+    struct Ref {
+        var start: Int
+        var nameEnd: Int
+        var end: Int
+    }
+
+    private var buf: [UInt8]
+    private var refs: [Ref]
     public let path: String
 
     /// Parses `bytes`; a line with fewer than six colons or an empty name is reported with the
     /// file and line number.
     public init(bytes: [UInt8], path: String) throws(VpopmailError) {
         self.path = path
-        lines = Bytes.lines(bytes)
-        for (i, l) in lines.enumerated() {
-            var colons = 0
-            for c in l where c == UInt8(ascii: ":") { colons += 1; if colons == 6 { break } }
-            if colons < 6 || l.first == UInt8(ascii: ":") {
-                throw VpopmailError(.corruptFile, "\(path):\(i + 1): corrupt vpasswd line")
+        buf = bytes
+        refs = []
+        var bad: Int? = nil
+        var refs: [Ref] = []
+        refs.reserveCapacity(bytes.count / 100)
+        bytes.withUnsafeBufferPointer { b in
+            guard let base = b.baseAddress else { return }
+            let n = b.count
+            var i = 0
+            var lineNo = 0
+            while i < n {
+                lineNo += 1
+                let end: Int
+                if let p = memchr(base + i, 10, n - i) { end = base.distance(to: p.assumingMemoryBound(to: UInt8.self)) } else { end = n }
+                var colons = 0
+                var nameEnd = -1
+                var j = i
+                while colons < 6, j < end, let p = memchr(base + j, 58, end - j) {
+                    let k = base.distance(to: p.assumingMemoryBound(to: UInt8.self))
+                    if nameEnd < 0 { nameEnd = k }
+                    colons += 1
+                    j = k + 1
+                }
+                if colons < 6 || nameEnd == i {
+                    bad = lineNo
+                    return
+                }
+                refs.append(Ref(start: i, nameEnd: nameEnd, end: end))
+                i = end + 1
+            }
+        }
+        if let bad { throw VpopmailError(.corruptFile, "\(path):\(bad): corrupt vpasswd line") }
+        self.refs = refs
+    }
+
+    public init(path: String) {
+        self.path = path
+        buf = []
+        refs = []
+    }
+
+    public var count: Int { refs.count }
+
+    /// The lines, without their newlines.
+    public var lines: [ArraySlice<UInt8>] { refs.map { buf[$0.start..<$0.end] } }
+
+    /// Compares the name of line `r` with `name` (byte order).
+    @inline(__always)
+    private func compareName(_ r: Ref, _ name: UnsafeRawBufferPointer) -> Int32 {
+        buf.withUnsafeBytes { b in
+            let len = r.nameEnd - r.start
+            let c = memcmp(b.baseAddress! + r.start, name.baseAddress!, min(len, name.count))
+            if c != 0 { return c }
+            return len < name.count ? -1 : (len > name.count ? 1 : 0)
+        }
+    }
+
+    public func index(of name: [UInt8]) -> Int? {
+        if name.isEmpty { return nil }
+        return name.withUnsafeBytes { nb in
+            buf.withUnsafeBytes { b in
+                for (i, r) in refs.enumerated() where r.nameEnd - r.start == nb.count {
+                    if memcmp(b.baseAddress! + r.start, nb.baseAddress!, nb.count) == 0 { return i }
+                }
+                return nil
             }
         }
     }
 
-    public init(path: String) { self.path = path; lines = [] }
-
-    @inline(__always)
-    static func name(of line: ArraySlice<UInt8>) -> ArraySlice<UInt8> {
-        let c = line.firstIndex(of: UInt8(ascii: ":")) ?? line.endIndex
-        return line[line.startIndex..<c]
-    }
-
-    public func index(of name: [UInt8]) -> Int? {
-        lines.firstIndex { VpasswdFile.name(of: $0).elementsEqual(name) }
+    private mutating func append(_ line: [UInt8]) -> Ref {
+        let start = buf.count
+        buf.append(contentsOf: line)
+        let nameEnd = line.firstIndex(of: UInt8(ascii: ":")).map { start + $0 } ?? buf.count
+        return Ref(start: start, nameEnd: nameEnd, end: buf.count)
     }
 
     /// Inserts before the first line whose name compares greater (upstream's order).
     public mutating func insert(_ line: [UInt8]) {
-        let n = VpasswdFile.name(of: line[...])
-        let at = lines.firstIndex { n.lexicographicallyPrecedes(VpasswdFile.name(of: $0)) } ?? lines.count
-        lines.insert(line[...], at: at)
+        let name = Array(line.prefix(while: { $0 != UInt8(ascii: ":") }))
+        let at = name.withUnsafeBytes { nb in refs.firstIndex { compareName($0, nb) > 0 } } ?? refs.count
+        let r = append(line)
+        refs.insert(r, at: at)
     }
 
     /// Adds many lines at once, keeping the file sorted (one merge instead of n inserts).
     public mutating func insertMany(_ new: [[UInt8]]) {
-        var add = new.map { $0[...] }
-        add.sort { VpasswdFile.name(of: $0).lexicographicallyPrecedes(VpasswdFile.name(of: $1)) }
-        var out: [ArraySlice<UInt8>] = []
-        out.reserveCapacity(lines.count + add.count)
+        var add = new.map { append($0) }
+        func less(_ a: Ref, _ b: Ref) -> Bool {
+            buf.withUnsafeBytes { p in
+                let la = a.nameEnd - a.start, lb = b.nameEnd - b.start
+                let c = memcmp(p.baseAddress! + a.start, p.baseAddress! + b.start, min(la, lb))
+                return c != 0 ? c < 0 : la < lb
+            }
+        }
+        add.sort(by: less)
+        var out: [Ref] = []
+        out.reserveCapacity(refs.count + add.count)
         var i = 0, j = 0
-        while i < lines.count || j < add.count {
-            if j == add.count || (i < lines.count &&
-                !VpasswdFile.name(of: add[j]).lexicographicallyPrecedes(VpasswdFile.name(of: lines[i]))) {
-                out.append(lines[i]); i += 1
+        while i < refs.count || j < add.count {
+            if j == add.count || (i < refs.count && !less(add[j], refs[i])) {
+                out.append(refs[i]); i += 1
             } else {
                 out.append(add[j]); j += 1
             }
         }
-        lines = out
+        refs = out
     }
 
-    public mutating func replace(at i: Int, with line: [UInt8]) { lines[i] = line[...] }
-    public mutating func remove(at i: Int) { lines.remove(at: i) }
+    public mutating func replace(at i: Int, with line: [UInt8]) { refs[i] = append(line) }
+    public mutating func remove(at i: Int) { refs.remove(at: i) }
 
+    /// The file contents.
     public var bytes: [UInt8] {
         var out: [UInt8] = []
-        out.reserveCapacity(lines.reduce(0) { $0 + $1.count + 1 })
-        for l in lines { out.append(contentsOf: l); out.append(10) }
+        out.reserveCapacity(refs.reduce(0) { $0 + $1.end - $1.start + 1 })
+        buf.withUnsafeBytes { b in
+            for r in refs {
+                out.append(contentsOf: UnsafeRawBufferPointer(rebasing: b[r.start..<r.end]))
+                out.append(10)
+            }
+        }
         return out
     }
 
     /// `vpasswd.cdb`: key = name, data = the rest of the line.
     public func cdbImage() throws(VpopmailError) -> [UInt8] {
-        var w = CDBWriter(reservingCapacity: lines.reduce(0) { $0 + $1.count }, records: lines.count)
+        var w = CDBWriter(reservingCapacity: refs.reduce(0) { $0 + $1.end - $1.start }, records: refs.count)
         do {
-            for l in lines {
-                let n = VpasswdFile.name(of: l)
-                try w.add(key: n, data: l[(n.endIndex + 1)...])
+            try buf.withUnsafeBytes { b in
+                for r in refs {
+                    try w.add(key: UnsafeRawBufferPointer(rebasing: b[r.start..<r.nameEnd]),
+                              data: UnsafeRawBufferPointer(rebasing: b[(r.nameEnd + 1)..<r.end]))
+                }
             }
             return try w.finish()
+        } catch let e as CDBError {
+            throw VpopmailError(.couldNotUpdateFile, e.description)
         } catch {
-            throw VpopmailError(.couldNotUpdateFile, error.description)
+            throw VpopmailError(.couldNotUpdateFile, "\(error)")
         }
     }
 
@@ -165,8 +246,9 @@ public final class CDBStore: AccountStore {
     public func save(_ f: VpasswdFile, _ d: DomainInfo, rebuildIndex: Bool = true) throws(VpopmailError) {
         let image = rebuildIndex ? try f.cdbImage() : nil
         try sys(.couldNotUpdateFile) { () throws(SystemError) in
-            try FS.writeAtomic(vpasswdPath(d), f.bytes, mode: 0o600, owner: d.owner, sync: sync)
-            if let image { try FS.writeAtomic(cdbPath(d), image, mode: 0o600, owner: d.owner, sync: sync) }
+            try FS.writeAtomic(vpasswdPath(d), f.bytes, mode: 0o600, owner: d.owner, sync: sync, syncDirectory: false)
+            if let image { try FS.writeAtomic(cdbPath(d), image, mode: 0o600, owner: d.owner, sync: sync, syncDirectory: false) }
+            if sync { FS.syncDirectory(of: vpasswdPath(d)) }
         }
     }
 
@@ -206,7 +288,7 @@ public final class CDBStore: AccountStore {
             f.insert(VpasswdFile.line(for: a, withClear: storeClear))
         } else {
             var names = Set<ArraySlice<UInt8>>()
-            for l in f.lines { names.insert(VpasswdFile.name(of: l)) }
+            for l in f.lines { names.insert(l.prefix(while: { $0 != UInt8(ascii: ":") })) }
             for a in accounts {
                 let n = Array(a.name.utf8)[...]
                 if names.contains(n) { throw VpopmailError(.usernameExists, "Username exists: \(a.name)") }

@@ -122,7 +122,8 @@ public enum FS {
     /// Replaces `path` atomically: writes `path.tmp.<pid>`, fsyncs it, sets mode and owner, renames
     /// it over `path` and fsyncs the directory. A crash leaves the old file or the new one.
     public static func writeAtomic(_ path: String, _ bytes: [UInt8], mode: mode_t = 0o600,
-                                   owner: (uid: uid_t, gid: gid_t)? = nil, sync: Bool = true) throws(SystemError) {
+                                   owner: (uid: uid_t, gid: gid_t)? = nil, sync: Bool = true,
+                                   syncDirectory syncDir: Bool = true) throws(SystemError) {
         let tmp = "\(path).tmp.\(getpid())"
         let fd = retry { open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode) }
         if fd < 0 { throw SystemError("open", tmp, errno) }
@@ -145,7 +146,7 @@ public enum FS {
             Glibc.unlink(tmp)
             throw SystemError("rename", path, e)
         }
-        if sync { syncDirectory(of: path) }
+        if sync && syncDir { syncDirectory(of: path) }
     }
 
     public static func writeAtomic(_ path: String, _ text: String, mode: mode_t = 0o600,

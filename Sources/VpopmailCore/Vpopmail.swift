@@ -366,21 +366,14 @@ public final class Vpopmail {
             let work = accounts
             let lastauth = config.authLogging
             let switchable = geteuid() == 0 && owner.uid != 0
-            let chownTo: (uid: UInt32, gid: UInt32)? = switchable ? nil : owner
-            parallelFor(work.count, threads: work.count >= 64 ? 2 : 1) { i in
-                if switchable {
-                    _ = setfsgid(owner.gid)
-                    _ = setfsuid(owner.uid)
-                }
-                defer { if switchable { _ = setfsuid(0); _ = setfsgid(getegid()) } }
-                let a = work[i]
+            @Sendable func createHome(_ a: Account, chownTo: (uid: UInt32, gid: UInt32)?) -> VpopmailError? {
                 do throws(SystemError) {
                     try FS.mkdir(a.home, mode: 0o700, owner: chownTo)
                 } catch {
-                    results.errors[i] = error.errno == EEXIST
+                    if error.errno == EACCES { return VpopmailError.system(error, .badUDir) }
+                    return error.errno == EEXIST
                         ? VpopmailError(.existUDir, "User's directory already exists: \(a.home)")
                         : VpopmailError.system(error, .badUDir)
-                    return
                 }
                 do throws(SystemError) {
                     try Maildir.create(home: a.home, owner: chownTo)
@@ -389,7 +382,28 @@ public final class Vpopmail {
                     }
                     if lastauth { try FS.create(a.home + "/lastauth", Array("0.0.0.0".utf8), owner: chownTo) }
                 } catch {
-                    results.errors[i] = VpopmailError.system(error, .subdirCreation)
+                    return VpopmailError.system(error, .subdirCreation)
+                }
+                return nil
+            }
+            parallelFor(work.count, threads: work.count >= 64 ? 2 : 1) { i in
+                let a = work[i]
+                if switchable {
+                    // As the owner, without a chown each; where the owner cannot reach the
+                    // directory (a private parent), as root with chown.
+                    _ = setfsgid(owner.gid)
+                    _ = setfsuid(owner.uid)
+                    let e = createHome(a, chownTo: nil)
+                    _ = setfsuid(0)
+                    _ = setfsgid(getegid())
+                    if let e, (e.cause as? SystemError)?.errno == EACCES {
+                        try? FS.removeTree(a.home)
+                        results.errors[i] = createHome(a, chownTo: owner)
+                    } else {
+                        results.errors[i] = e
+                    }
+                } else {
+                    results.errors[i] = createHome(a, chownTo: owner)
                 }
             }
             for (i, e) in results.errors.enumerated() {
