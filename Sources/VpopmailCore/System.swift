@@ -414,35 +414,35 @@ public enum Bytes {
     }
 }
 
-/// Runs `body(i)` for every `i` in `0..<count` on `threads` POSIX threads (no Foundation).
-/// `body` must only touch state owned by index `i`.
-public func parallelFor(_ count: Int, threads: Int, _ body: @escaping @Sendable (Int) -> Void) {
+/// Splits `0..<count` into `threads` contiguous chunks and runs `body(chunk)` for each on its own
+/// POSIX thread (no Foundation). `body` must only touch state owned by its indexes.
+public func parallelChunks(_ count: Int, threads: Int, _ body: @escaping @Sendable (Range<Int>) -> Void) {
     let n = max(1, min(threads, count))
     if n == 1 {
-        for i in 0..<count { body(i) }
+        body(0..<count)
         return
     }
     final class Job: @unchecked Sendable {
-        let body: @Sendable (Int) -> Void
-        let start: Int, end: Int
-        init(_ body: @escaping @Sendable (Int) -> Void, _ start: Int, _ end: Int) { self.body = body; self.start = start; self.end = end }
+        let body: @Sendable (Range<Int>) -> Void
+        let range: Range<Int>
+        init(_ body: @escaping @Sendable (Range<Int>) -> Void, _ range: Range<Int>) { self.body = body; self.range = range }
     }
     var tids: [pthread_t] = []
     let per = (count + n - 1) / n
     for t in 0..<n {
-        let job = Job(body, t * per, min(count, (t + 1) * per))
+        let job = Job(body, (t * per)..<min(count, (t + 1) * per))
         let ctx = Unmanaged.passRetained(job).toOpaque()
         var tid = pthread_t()
         let r = pthread_create(&tid, nil, { p in
             let job = Unmanaged<Job>.fromOpaque(p!).takeRetainedValue()
-            for i in job.start..<job.end { job.body(i) }
+            job.body(job.range)
             return nil
         }, ctx)
         if r == 0 {
             tids.append(tid)
         } else {
             let job = Unmanaged<Job>.fromOpaque(ctx).takeRetainedValue()
-            for i in job.start..<job.end { job.body(i) }
+            job.body(job.range)
         }
     }
     for tid in tids { pthread_join(tid, nil) }

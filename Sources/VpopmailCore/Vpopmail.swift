@@ -386,24 +386,34 @@ public final class Vpopmail {
                 }
                 return nil
             }
-            parallelFor(work.count, threads: work.count >= 64 ? 2 : 1) { i in
-                let a = work[i]
+            parallelChunks(work.count, threads: work.count >= 64 ? 2 : 1) { chunk in
+                // As the owner (set once per thread), without a chown each; where the owner
+                // cannot reach the directory (a private parent), as root with chown.
                 if switchable {
-                    // As the owner, without a chown each; where the owner cannot reach the
-                    // directory (a private parent), as root with chown.
                     _ = setfsgid(owner.gid)
                     _ = setfsuid(owner.uid)
+                }
+                for i in chunk {
+                    let a = work[i]
+                    if !switchable {
+                        results.errors[i] = createHome(a, chownTo: owner)
+                        continue
+                    }
                     let e = createHome(a, chownTo: nil)
-                    _ = setfsuid(0)
-                    _ = setfsgid(getegid())
                     if let e, (e.cause as? SystemError)?.errno == EACCES {
+                        _ = setfsuid(0)
+                        _ = setfsgid(getegid())
                         try? FS.removeTree(a.home)
                         results.errors[i] = createHome(a, chownTo: owner)
+                        _ = setfsgid(owner.gid)
+                        _ = setfsuid(owner.uid)
                     } else {
                         results.errors[i] = e
                     }
-                } else {
-                    results.errors[i] = createHome(a, chownTo: owner)
+                }
+                if switchable {
+                    _ = setfsuid(0)
+                    _ = setfsgid(getegid())
                 }
             }
             for (i, e) in results.errors.enumerated() {
