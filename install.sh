@@ -8,22 +8,13 @@ VPOPMAIL_HOME=${VPOPMAIL_HOME:-/home/vpopmail}
 QMAILDIR=${QMAILDIR:-/var/qmail}
 cd "$(dirname "$0")"
 
-need=""
-for p in libcrypt-dev; do
-  dpkg -s "$p" >/dev/null 2>&1 || need="$need $p"
-done
-if [ -n "$need" ]; then
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends $need >/dev/null
-fi
+. ./scripts/common.sh
+ensure_packages libcrypt-dev
 
-swift build -c release --product vpopmail 2>&1 | grep -v '^\[' || true
+swift build -c release --product vpopmail
 bin=$(swift build -c release --show-bin-path)/vpopmail
-[ -x "$bin" ] || { echo "install.sh: build failed" >&2; exit 1; }
 
-getent group vchkpw >/dev/null || groupadd -g 89 vchkpw
-getent passwd vpopmail >/dev/null || useradd -u 89 -g 89 -M -d "$VPOPMAIL_HOME" -s /usr/sbin/nologin vpopmail 2>/dev/null
+ensure_vpopmail_user "$VPOPMAIL_HOME"
 
 install -d -m 0755 "$VPOPMAIL_HOME" "$VPOPMAIL_HOME/bin" "$VPOPMAIL_HOME/etc"
 install -d -m 0700 -o vpopmail -g vchkpw "$VPOPMAIL_HOME/domains"

@@ -4,17 +4,9 @@
 set -eu
 cd "$(dirname "$0")"
 
-need=""
-for p in libcrypt-dev tinycdb ucspi-tcp util-linux; do
-  dpkg -s "$p" >/dev/null 2>&1 || need="$need $p"
-done
-if [ -n "$need" ]; then
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends $need >/dev/null
-fi
-getent group vchkpw >/dev/null || groupadd -g 89 vchkpw
-getent passwd vpopmail >/dev/null || useradd -u 89 -g 89 -M -d /home/vpopmail -s /usr/sbin/nologin vpopmail 2>/dev/null
+. ./scripts/common.sh
+ensure_packages libcrypt-dev tinycdb ucspi-tcp util-linux
+ensure_vpopmail_user /home/vpopmail
 
 swift build -c release --build-tests
 
