@@ -7,6 +7,7 @@ let package = Package(
         .library(name: "VpopmailCore", targets: ["VpopmailCore"]),
         .library(name: "CDB", targets: ["CDB"]),
         .executable(name: "vpopmail", targets: ["vpopmail"]),
+        .executable(name: "vchkpw", targets: ["vchkpw"]),
     ],
     targets: [
         // libxcrypt's crypt.h (Debian: libcrypt-dev)
@@ -24,6 +25,12 @@ let package = Package(
             name: "vpopmail",
             dependencies: ["VpopmailCore"],
             linkerSettings: [.unsafeFlags(["-static-stdlib"])]
+        ),
+        // The checkpassword authenticator, run once per login: fully static, no Foundation.
+        .executableTarget(
+            name: "vchkpw",
+            dependencies: ["VpopmailCore", "CShims"],
+            linkerSettings: [.unsafeFlags(["-static-executable"])]
         ),
         .testTarget(name: "CDBTests", dependencies: ["CDB"]),
         .testTarget(name: "VpopmailCoreTests", dependencies: ["VpopmailCore", "CDB"]),

@@ -12,7 +12,9 @@ cd "$(dirname "$0")"
 ensure_packages libcrypt-dev
 
 swift build -c release --product vpopmail
-bin=$(swift build -c release --show-bin-path)/vpopmail
+swift build -c release --product vchkpw
+bindir=$(swift build -c release --show-bin-path)
+bin=$bindir/vpopmail
 
 ensure_vpopmail_user "$VPOPMAIL_HOME"
 
@@ -21,10 +23,14 @@ install -d -m 0700 -o vpopmail -g vchkpw "$VPOPMAIL_HOME/domains"
 install -m 0711 -o vpopmail -g vchkpw "$bin" "$VPOPMAIL_HOME/bin/vpopmail.new"
 mv -f "$VPOPMAIL_HOME/bin/vpopmail.new" "$VPOPMAIL_HOME/bin/vpopmail"
 for c in vadddomain vdeldomain vaddaliasdomain vdominfo vadduser vdeluser vpasswd vsetuserquota \
-         vmoduser vuserinfo valias vmoddomlimits vipmap vpopbull vdeloldusers vmkpasswd; do
+         vmoduser vuserinfo valias vmoddomlimits vipmap vpopbull vdeloldusers vmkpasswd clearopensmtp; do
   ln -f "$VPOPMAIL_HOME/bin/vpopmail" "$VPOPMAIL_HOME/bin/$c.new"
   mv -f "$VPOPMAIL_HOME/bin/$c.new" "$VPOPMAIL_HOME/bin/$c"
 done
+
+# vchkpw: its own static executable (run per login)
+install -m 0711 -o vpopmail -g vchkpw "$bindir/vchkpw" "$VPOPMAIL_HOME/bin/vchkpw.new"
+mv -f "$VPOPMAIL_HOME/bin/vchkpw.new" "$VPOPMAIL_HOME/bin/vchkpw"
 
 conf="$VPOPMAIL_HOME/etc/vpopmail.conf"
 if [ ! -e "$conf" ]; then
@@ -33,6 +39,8 @@ if [ ! -e "$conf" ]; then
   chmod 0644 "$conf"
 fi
 [ -e "$VPOPMAIL_HOME/etc/vlimits.default" ] || install -m 0644 etc/vlimits.default "$VPOPMAIL_HOME/etc/vlimits.default"
+# The static relay rules roaming users are merged into (upstream's configure default).
+[ -e "$VPOPMAIL_HOME/etc/tcp.smtp" ] || printf '127.:allow,RELAYCLIENT=""\n' > "$VPOPMAIL_HOME/etc/tcp.smtp"
 
 install -d -m 0755 "$QMAILDIR" "$QMAILDIR/users" "$QMAILDIR/control"
 echo "vpopmail installed in $VPOPMAIL_HOME (qmail directory $QMAILDIR)"

@@ -1,1 +1,2 @@
 #include <sys/fsuid.h>
+#include <shadow.h>

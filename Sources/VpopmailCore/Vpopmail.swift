@@ -11,8 +11,13 @@ public final class Vpopmail {
     public let config: Config
     public let qmail: QmailControl
     /// The vpopmail user's uid and primary gid (`vpopuser`), owners of new domains by default.
-    public let vpopUID: UInt32
-    public let vpopGID: UInt32
+    /// Resolved on first use (vchkpw and vdelivermail never need them).
+    public lazy var vpopIDs: (uid: UInt32, gid: UInt32) = {
+        if let pw = getpwnam(config.vpopUser) { return (pw.pointee.pw_uid, pw.pointee.pw_gid) }
+        return (89, getgrnam(config.vpopGroup)?.pointee.gr_gid ?? 89)
+    }()
+    public var vpopUID: UInt32 { vpopIDs.uid }
+    public var vpopGID: UInt32 { vpopIDs.gid }
     public let store: AccountStore
 
     public var etcDir: String { home + "/etc" }
@@ -24,13 +29,6 @@ public final class Vpopmail {
         self.config = config
         qmail = QmailControl(qmailDir: qmailDir ?? config.qmailDir, cdbName: config.qmailCdbName, sync: config.fileSync,
                              newuProgram: config.qmailNewu, newmrhProgram: config.qmailNewmrh)
-        if let pw = getpwnam(config.vpopUser) {
-            vpopUID = pw.pointee.pw_uid
-            vpopGID = pw.pointee.pw_gid
-        } else {
-            vpopUID = 89
-            vpopGID = getgrnam(config.vpopGroup)?.pointee.gr_gid ?? 89
-        }
         if let store {
             self.store = store
         } else {
@@ -689,5 +687,73 @@ public final class Vpopmail {
         change(&m)
         let text = m.map { "\($0.ip) \($0.domain)\n" }.joined()
         try sys(.couldNotUpdateFile) { () throws(SystemError) in try FS.writeAtomic(ipMapPath, text, mode: 0o600, sync: sync) }
+    }
+}
+
+extension Vpopmail {
+    /// The domain for a login without one (reference §2.9, plus the seed's reverse DNS):
+    /// `$VPOPMAIL_DOMAIN`; with `ip-alias-domains`, the `vipmap` entry of the server address
+    /// `localIP` (unless that domain is in `control/locals`), else the reverse DNS name of that
+    /// address (or its parent) when it is a vpopmail domain; then `default-domain`, then
+    /// `etc/defaultdomain`. Empty when none applies.
+    public func defaultDomain(localIP: String?) -> String {
+        if let e = Proc.env("VPOPMAIL_DOMAIN"), !e.isEmpty { return Relay.sanitize(e).lowercased() }
+        if config.ipAliasDomains, var ip = localIP, !ip.isEmpty {
+            if ip.lowercased().hasPrefix("::ffff:") && ip.contains(".") { ip = String(ip.dropFirst(7)) }
+            ip = Relay.sanitize(ip)
+            if let d = try? ipMapDomain(ip) {
+                let locals = (try? qmail.readLines(qmail.control("locals"))) ?? []
+                if d == "localhost" || !locals.contains(d) { return d }
+            } else if let name = Vpopmail.reverseDNS(ip) {
+                var candidate = name.lowercased()
+                while candidate.contains(".") {
+                    if (try? domain(candidate)) ?? nil != nil { return candidate }
+                    candidate = String(candidate.drop(while: { $0 != "." }).dropFirst())
+                }
+            }
+        }
+        if let d = config.defaultDomain { return d }
+        if let t = try? FS.readText(etcDir + "/defaultdomain"), let first = Bytes.textLines(t).first {
+            return first.trimmingSpaces().lowercased()
+        }
+        return ""
+    }
+
+    /// The name of an IPv4 or IPv6 address (getnameinfo, name required), or nil.
+    static func reverseDNS(_ ip: String) -> String? {
+        var host = [CChar](repeating: 0, count: 1025)
+        var r: Int32 = -1
+        var a4 = sockaddr_in()
+        var a6 = sockaddr_in6()
+        if inet_pton(AF_INET, ip, &a4.sin_addr) == 1 {
+            a4.sin_family = sa_family_t(AF_INET)
+            r = withUnsafePointer(to: &a4) { p in
+                p.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    getnameinfo($0, socklen_t(MemoryLayout<sockaddr_in>.size), &host, socklen_t(host.count), nil, 0, NI_NAMEREQD)
+                }
+            }
+        } else if inet_pton(AF_INET6, ip, &a6.sin6_addr) == 1 {
+            a6.sin6_family = sa_family_t(AF_INET6)
+            r = withUnsafePointer(to: &a6) { p in
+                p.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    getnameinfo($0, socklen_t(MemoryLayout<sockaddr_in6>.size), &host, socklen_t(host.count), nil, 0, NI_NAMEREQD)
+                }
+            }
+        }
+        guard r == 0 else { return nil }
+        return String(decoding: host.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    /// Writes `<home>/lastauth`: the client address, the time in its mtime.
+    public func setLastAuth(_ a: Account, domain d: DomainInfo, ip: String) {
+        try? FS.writeAtomic(a.home + "/lastauth", ip, mode: 0o600, owner: d.owner, sync: false)
+    }
+
+    /// Re-creates a missing home and Maildir (upstream's `vmake_maildir`).
+    public func makeHome(_ a: Account, domain d: DomainInfo) throws(VpopmailError) {
+        try sys(.badUDir) { () throws(SystemError) in
+            try FS.mkdirs(a.home, mode: 0o700, owner: d.owner)
+            try Maildir.create(home: a.home, owner: d.owner)
+        }
     }
 }

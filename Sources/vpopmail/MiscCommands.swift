@@ -225,3 +225,15 @@ func vdeloldusers(_ args: [String]) throws(Exit) -> Int32 {
     else if !doDelete { say(" ** no users were deleted  **"); say(" ** use -D to delete users **") }
     return 0
 }
+
+// MARK: clearopensmtp
+
+func clearopensmtp(_ args: [String]) throws(Exit) -> Int32 {
+    let v = try openVpopmail()
+    guard v.config.roamingUsers else {
+        say("vpopmail not configure with --enable-roaming-users")
+        return 0
+    }
+    do { try Relay(v).clear(now: Int(time(nil))) } catch { throw fail(error) }
+    return 0
+}

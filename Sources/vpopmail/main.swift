@@ -22,6 +22,7 @@ let commands: [String: ([String]) throws(Exit) -> Int32] = [
     "vpopbull": vpopbull,
     "vdeloldusers": vdeloldusers,
     "vmkpasswd": vmkpasswd,
+    "clearopensmtp": clearopensmtp,
 ]
 
 var argv = CommandLine.arguments
