@@ -29,7 +29,7 @@ let package = Package(
         // The checkpassword authenticator, run once per login: fully static, no Foundation.
         .executableTarget(
             name: "vchkpw",
-            dependencies: ["VpopmailCore", "CShims"],
+            dependencies: ["VpopmailCore"],
             linkerSettings: [.unsafeFlags(["-static-executable"])]
         ),
         .testTarget(name: "CDBTests", dependencies: ["CDB"]),

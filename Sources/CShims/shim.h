@@ -1,2 +1,2 @@
 #include <sys/fsuid.h>
-#include <shadow.h>
+

@@ -13,8 +13,8 @@ public final class Vpopmail {
     /// The vpopmail user's uid and primary gid (`vpopuser`), owners of new domains by default.
     /// Resolved on first use (vchkpw and vdelivermail never need them).
     public lazy var vpopIDs: (uid: UInt32, gid: UInt32) = {
-        if let pw = getpwnam(config.vpopUser) { return (pw.pointee.pw_uid, pw.pointee.pw_gid) }
-        return (89, getgrnam(config.vpopGroup)?.pointee.gr_gid ?? 89)
+        if let u = SystemUsers.user(config.vpopUser) { return (u.uid, u.gid) }
+        return (89, SystemUsers.groupID(config.vpopGroup) ?? 89)
     }()
     public var vpopUID: UInt32 { vpopIDs.uid }
     public var vpopGID: UInt32 { vpopIDs.gid }

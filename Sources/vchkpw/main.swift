@@ -1,7 +1,6 @@
 // vchkpw: the checkpassword authenticator (reference §6). Reads `login\0password\0timestamp\0`
 // from fd 3; on success sets the environment and execs the rest of argv. Exit codes are the
 // interface (see `Code`). No Foundation: this runs once per login, linked fully static.
-import CShims
 import VpopmailCore
 #if canImport(Glibc)
 import Glibc
@@ -204,22 +203,22 @@ func becomeUser(uid: UInt32, gid: UInt32, home: String, makeHome: () -> Bool) {
 
 @MainActor
 func systemLogin() -> Never {
-    guard let pw = getpwnam(user) else {
+    guard let pw = SystemUsers.user(user) else {
         log(.logon, "system user not found \(user):\(clientIP)")
         die(lookupOnly ? Code.badLogin : Code.sysNotFound)
     }
-    let uid = pw.pointee.pw_uid, gid = pw.pointee.pw_gid
-    let home = String(cString: pw.pointee.pw_dir)
+    let uid = pw.uid, gid = pw.gid, home = pw.home
     if !lookupOnly {
-        var hash = String(cString: pw.pointee.pw_passwd)
+        var hash = pw.passwordHash
         if hash == "x" || hash == "*" {
-            guard let sp = getspnam(user) else {
+            guard let sh = SystemUsers.shadowHash(user) else {
                 log(.logon, "system user shadow entry not found \(user):\(clientIP)")
                 die(Code.sysNoShadow)
             }
-            hash = String(cString: sp.pointee.sp_pwdp)
+            hash = sh
         }
-        guard Password.crypt(password, setting: hash) != nil else {
+        let locked = hash.isEmpty || hash.hasPrefix("!") || hash.hasPrefix("*")
+        if !locked && Password.crypt(password, setting: hash) == nil {
             log(.internalError, "system crypt failed \(user):\(clientIP)")
             die(Code.sysCrypt)
         }

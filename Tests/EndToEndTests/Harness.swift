@@ -7,8 +7,10 @@ let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().de
 
 /// The release build of the multi-call executable.
 let vpopmailBinary = packageRoot + "/.build/release/vpopmail"
+/// The release build of vchkpw.
+let vchkpwBinary = packageRoot + "/.build/release/vchkpw"
 
-let commandNames = ["vadddomain", "vdeldomain", "vaddaliasdomain", "vdominfo", "vadduser", "vdeluser", "vpasswd",
+let commandNames = ["clearopensmtp", "vadddomain", "vdeldomain", "vaddaliasdomain", "vdominfo", "vadduser", "vdeluser", "vpasswd",
                     "vsetuserquota", "vmoduser", "vuserinfo", "valias", "vmoddomlimits", "vipmap", "vpopbull",
                     "vdeloldusers", "vmkpasswd"]
 
@@ -33,6 +35,7 @@ final class Site: @unchecked Sendable {
             try fm.createDirectory(atPath: d, withIntermediateDirectories: true)
         }
         for c in commandNames { try fm.createSymbolicLink(atPath: home + "/bin/" + c, withDestinationPath: vpopmailBinary) }
+        try fm.copyItem(atPath: vchkpwBinary, toPath: home + "/bin/vchkpw")
         try fm.copyItem(atPath: packageRoot + "/etc/vlimits.default", toPath: home + "/etc/vlimits.default")
         try config.write(toFile: home + "/etc/vpopmail.conf", atomically: true, encoding: .utf8)
         chown(root, 0, 0)
@@ -70,6 +73,13 @@ final class Site: @unchecked Sendable {
         let e = err.fileHandleForReading.readDataToEndOfFile()
         p.waitUntilExit()
         return Result(status: p.terminationStatus, out: String(decoding: o, as: UTF8.self), err: String(decoding: e, as: UTF8.self))
+    }
+
+    /// Runs vchkpw with `login\0password\0challenge\0` on fd 3 and `program` as what it execs.
+    func vchkpw(_ login: String, _ password: String, challenge: String = "", program: [String] = ["/usr/bin/env"],
+                env: [String: String] = [:]) throws -> Result {
+        try run([home + "/bin/vchkpw"] + program, stdin: "\(login)\0\(password)\0\(challenge)\0", env: env,
+                shellPrefix: "exec 3<&0 </dev/null;")
     }
 
     /// Runs and expects exit 0.
