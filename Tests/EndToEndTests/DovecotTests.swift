@@ -1,0 +1,168 @@
+import Foundation
+import Testing
+
+/// A real Dovecot (POP3 on 127.0.0.1:11110, IMAP on 11143) with vchkpw as its checkpassword
+/// passdb and userdb; python's poplib and imaplib log in through it.
+@Suite(.serialized) struct DovecotLogin {
+    /// posix_spawn with stdin/stdout/stderr on /dev/null, then waitpid; the exit status.
+    func spawnDetached(_ argv: [String]) -> Int32 {
+        var fa: posix_spawn_file_actions_t = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&fa)
+        defer { posix_spawn_file_actions_destroy(&fa) }
+        for fd in [0, 1, 2] as [Int32] { posix_spawn_file_actions_addopen(&fa, fd, "/dev/null", fd == 0 ? O_RDONLY : O_WRONLY, 0) }
+        var cargs: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) }
+        cargs.append(nil)
+        defer { for p in cargs { free(p) } }
+        // The test runner's threads block signals; a daemon must not inherit that mask (Dovecot
+        // would never see SIGCHLD) nor ignored dispositions.
+        var attr = posix_spawnattr_t()
+        posix_spawnattr_init(&attr)
+        defer { posix_spawnattr_destroy(&attr) }
+        var none = sigset_t(), all = sigset_t()
+        sigemptyset(&none)
+        sigfillset(&all)
+        posix_spawnattr_setsigmask(&attr, &none)
+        posix_spawnattr_setsigdefault(&attr, &all)
+        posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+        var pid: pid_t = 0
+        guard posix_spawn(&pid, argv[0], &fa, &attr, cargs, environ) == 0 else { return -1 }
+        var st: Int32 = 0
+        while waitpid(pid, &st, 0) < 0 && errno == EINTR {}
+        return (st >> 8) & 0xff
+    }
+
+    func waitPort(_ port: Int) -> Bool {
+        for _ in 0..<100 {
+            let r = try? tool(["/bin/bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/\(port)"])
+            if r?.status == 0 { return true }
+            usleep(100_000)
+        }
+        return false
+    }
+
+    @Test func popAndImapLoginThroughDovecot() throws {
+        let s = try Site(config: "webmail-ips =\n")
+        try s.ok(["vadddomain", "example.com", "pw"])
+        try s.ok(["vadduser", "joe@example.com", "secret"])
+        try s.ok(["vadduser", "noimap@example.com", "secret"])
+        try s.ok(["vmoduser", "-i", "noimap@example.com"])
+        let joe = s.domainDir("example.com") + "/joe"
+        let body = "Subject: hello joe\n\nThis is the body.\n"
+        let msg = joe + "/Maildir/new/1700000000.1.test,S=\(body.utf8.count)"
+        try body.write(toFile: msg, atomically: false, encoding: .utf8)
+        chown(msg, 89, 89)
+        let d = s.root + "/dovecot"
+        try FileManager.default.createDirectory(atPath: d + "/run", withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: d + "/state", withIntermediateDirectories: true)
+        let checkpw = s.home + "/bin/vchkpw"
+        let conf = """
+            protocols = pop3 imap
+            listen = 127.0.0.1
+            base_dir = \(d)/run
+            state_dir = \(d)/state
+            log_path = \(d)/dovecot.log
+            ssl = no
+            disable_plaintext_auth = no
+            auth_mechanisms = plain login
+            auth_verbose = yes
+            mail_location = maildir:~/Maildir
+            first_valid_uid = 89
+            first_valid_gid = 89
+            import_environment = TZ VPOPMAIL_HOME=\(s.home) QMAILDIR=\(s.qmail)
+            passdb {
+              driver = checkpassword
+              args = \(checkpw)
+            }
+            userdb {
+              driver = prefetch
+            }
+            userdb {
+              driver = checkpassword
+              args = \(checkpw)
+            }
+            service auth {
+              user = root
+            }
+            service pop3-login {
+              inet_listener pop3 {
+                address = 127.0.0.1
+                port = 11110
+              }
+              inet_listener pop3s {
+                port = 0
+              }
+            }
+            service imap-login {
+              inet_listener imap {
+                address = 127.0.0.1
+                port = 11143
+              }
+              inet_listener imaps {
+                port = 0
+              }
+            }
+
+            """
+        try conf.write(toFile: d + "/dovecot.conf", atomically: true, encoding: .utf8)
+        // Dovecot daemonizes: started without Foundation's Process and with every inherited
+        // descriptor closed, so that it holds no pipe of this or a concurrent test open.
+        let start = spawnDetached(["/usr/bin/python3", "-c",
+            "import os,sys; os.closerange(3, 65536); os.execv('/usr/sbin/dovecot', ['dovecot', '-c', sys.argv[1]])",
+            d + "/dovecot.conf"])
+        #expect(start == 0)
+        defer {
+            if let pid = s.read(d + "/run/master.pid").flatMap({ Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }) {
+                kill(pid, SIGTERM)
+                for _ in 0..<100 where kill(pid, 0) == 0 {
+                    let st = (try? tool(["/bin/ps", "-o", "stat=", "-p", "\(pid)"]).out) ?? ""
+                    if st.hasPrefix("Z") || st.isEmpty { break }
+                    usleep(100_000)
+                }
+            }
+        }
+        #expect(waitPort(11110) && waitPort(11143))
+        let script = """
+            import poplib, imaplib, sys
+            out = []
+            p = poplib.POP3('127.0.0.1', 11110, timeout=20)
+            p.user('joe@example.com'); p.pass_('secret')
+            out.append('pop-stat %d' % p.stat()[0])
+            out.append('pop-retr ' + ('hello joe' if b'Subject: hello joe' in b'\\n'.join(p.retr(1)[1]) else 'missing'))
+            p.quit()
+            try:
+                p = poplib.POP3('127.0.0.1', 11110, timeout=20); p.user('joe@example.com'); p.pass_('wrong'); out.append('pop-wrong accepted')
+            except poplib.error_proto as e:
+                out.append('pop-wrong refused')
+            m = imaplib.IMAP4('127.0.0.1', 11143)
+            m.login('joe@example.com', 'secret')
+            typ, data = m.select('INBOX')
+            out.append('imap-select %s' % data[0].decode())
+            typ, data = m.fetch('1', '(BODY[HEADER.FIELDS (SUBJECT)])')
+            out.append('imap-fetch ' + ('hello joe' if b'hello joe' in data[0][1] else 'missing'))
+            m.logout()
+            try:
+                m = imaplib.IMAP4('127.0.0.1', 11143); m.login('noimap@example.com', 'secret'); out.append('imap-noimap accepted')
+            except imaplib.IMAP4.error:
+                out.append('imap-noimap refused')
+            p = poplib.POP3('127.0.0.1', 11110, timeout=20)
+            p.user('noimap@example.com'); p.pass_('secret'); out.append('pop-noimap %d' % p.stat()[0]); p.quit()
+            print('\\n'.join(out))
+            """
+        let r = try tool(["/usr/bin/python3", "-c", script])
+        let log = s.read(d + "/dovecot.log") ?? ""
+        #expect(r.out == """
+            pop-stat 1
+            pop-retr hello joe
+            pop-wrong refused
+            imap-select 1
+            imap-fetch hello joe
+            imap-noimap refused
+            pop-noimap 0
+
+            """, "\(r.out) \(r.err) \(log)")
+        // userdb lookups (AUTHORIZED=1) answer with the home and the domain's ids.
+        let u = try tool(["/usr/bin/doveadm", "-c", d + "/dovecot.conf", "user", "joe@example.com"])
+        #expect(u.out.contains("uid") && u.out.contains("89") && u.out.contains("home") && u.out.contains(joe), "\(u.out) \(u.err)")
+        #expect(try tool(["/usr/bin/doveadm", "-c", d + "/dovecot.conf", "user", "ghost@example.com"]).status != 0)
+    }
+}
