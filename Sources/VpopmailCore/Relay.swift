@@ -25,18 +25,26 @@ public struct Relay {
     /// IPv4-mapped `::ffff:` prefix removed; anything outside `[A-Za-z0-9_.@-]` replaced by `_`
     /// (always: upstream left values over 30 characters raw).
     public static func clientIP() -> String {
-        var ip = Proc.env("TCPREMOTEIP") ?? Proc.env("REMOTE_HOST") ?? ""
-        if ip.lowercased().hasPrefix("::ffff:") && ip.contains(".") { ip = String(ip.dropFirst(7)) }
+        var ip = Array((Proc.env("TCPREMOTEIP") ?? Proc.env("REMOTE_HOST") ?? "").utf8)
+        let mapped = Array("::ffff:".utf8)
+        if ip.count > 7 && ip[0..<7].map({ $0 | 0x20 }) == mapped.map({ $0 | 0x20 }) && ip.contains(UInt8(ascii: ".")) {
+            ip.removeFirst(7)
+        }
         return sanitize(ip)
     }
 
-    public static func sanitize(_ s: String) -> String {
-        String(String.UnicodeScalarView(s.unicodeScalars.prefix(64).map { c in
+    /// Every byte outside `[A-Za-z0-9_.@-]` becomes `_` (at most 64 bytes are kept).
+    public static func sanitize(_ s: String) -> String { sanitize(Array(s.utf8)) }
+
+    static func sanitize(_ b: [UInt8]) -> String {
+        String(decoding: b.prefix(64).map { c -> UInt8 in
             switch c {
-            case "A"..."Z", "a"..."z", "0"..."9", "_", ".", "@", "-": return c
-            default: return "_"
+            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
+                 UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "_"), UInt8(ascii: "."), UInt8(ascii: "@"),
+                 UInt8(ascii: "-"): return c
+            default: return UInt8(ascii: "_")
             }
-        }))
+        }, as: UTF8.self)
     }
 
     static func line(_ ip: String) -> String { "\(ip):allow,RELAYCLIENT=\"\",RBLSMTPD=\"\"" }

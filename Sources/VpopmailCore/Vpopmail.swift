@@ -744,9 +744,24 @@ extension Vpopmail {
         return String(decoding: host.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
-    /// Writes `<home>/lastauth`: the client address, the time in its mtime.
+    /// Writes `<home>/lastauth`: the client address, the time in its mtime. Rewritten in place
+    /// (one open, write, close per login; the file is a hint, not a record worth a rename).
     public func setLastAuth(_ a: Account, domain d: DomainInfo, ip: String) {
-        try? FS.writeAtomic(a.home + "/lastauth", ip, mode: 0o600, owner: d.owner, sync: false)
+        let path = a.home + "/lastauth"
+        var fd = Glibc.open(path, O_WRONLY | O_NOFOLLOW | O_CLOEXEC)
+        if fd < 0 && errno == ENOENT {
+            fd = Glibc.open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
+            if fd >= 0 { _ = fchown(fd, d.uid, d.gid) }
+        }
+        guard fd >= 0 else { return }
+        // Overwrite without truncating first (truncation costs a journal transaction); cut
+        // the tail only when the new address is shorter.
+        let bytes = Array(ip.utf8)
+        let n = bytes.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, 0) }
+        var st = Glibc.stat()
+        if n == bytes.count && fstat(fd, &st) == 0 && Int(st.st_size) != bytes.count { _ = ftruncate(fd, off_t(bytes.count)) }
+        if bytes.isEmpty { _ = futimens(fd, nil) }
+        close(fd)
     }
 
     /// Re-creates a missing home and Maildir (upstream's `vmake_maildir`).

@@ -36,7 +36,7 @@ enum Service { case pop, imap, smtp, webmail }
 
 let argv = CommandLine.arguments
 let program = argv.count > 1 ? argv[1] : ""
-let underDovecot = Path.basename(program) == "checkpassword-reply"
+let underDovecot = program == "checkpassword-reply" || program.hasSuffix("/checkpassword-reply")
 let lookupOnly = Proc.env("AUTHORIZED") == "1"
 let port = Proc.env("TCPLOCALPORT") ?? ""
 var service: Service
