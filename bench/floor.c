@@ -1,5 +1,5 @@
 /* The file-system floor of a bulk import: for each of N users, the inodes vadduser -f creates
- * (home, Maildir, new, cur, tmp, maildirsize, lastauth), 100 homes per bucket, nothing else:
+ * (home, Maildir, new, cur, tmp, maildirsize), 100 homes per bucket, nothing else:
  * no accounts, no hashing, no vpasswd. bench.py runs it beside the real import. */
 #include <fcntl.h>
 #include <stdio.h>
@@ -24,10 +24,6 @@ int main(int argc, char **argv) {
         snprintf(p, sizeof p, "%s/b%d/u%d/Maildir/maildirsize", argv[1], i / 100, i);
         int fd = open(p, O_CREAT | O_WRONLY | O_EXCL, 0600);
         if (fd < 0 || write(fd, "52428800S\n0 0\n", 14) != 14) { perror(p); return 1; }
-        close(fd);
-        snprintf(p, sizeof p, "%s/b%d/u%d/lastauth", argv[1], i / 100, i);
-        fd = open(p, O_CREAT | O_WRONLY | O_EXCL, 0600);
-        if (fd < 0 || write(fd, "0.0.0.0", 7) != 7) { perror(p); return 1; }
         close(fd);
     }
     clock_gettime(CLOCK_MONOTONIC, &b);

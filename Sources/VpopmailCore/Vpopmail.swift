@@ -362,7 +362,9 @@ public final class Vpopmail {
             }
             let results = Results(accounts.count)
             let work = accounts
-            let lastauth = config.authLogging
+            // A bulk import (like upstream's vconvert) writes no lastauth: a missing file reads
+            // the same as vadduser's "0.0.0.0" (never logged in) and saves an inode per account.
+            let lastauth = config.authLogging && work.count == 1
             let switchable = geteuid() == 0 && owner.uid != 0
             @Sendable func createHome(_ a: Account, chownTo: (uid: UInt32, gid: UInt32)?) -> VpopmailError? {
                 do throws(SystemError) {
