@@ -341,7 +341,7 @@ if !lookupOnly {
 
 if underDovecot {
     // Dovecot's checkpassword-reply refuses a changed uid: report the ids instead.
-    if !FS.isDirectory(account.home) { try? v.makeHome(account, domain: domain) }
+    if lookupOnly && !FS.isDirectory(account.home) { try? v.makeHome(account, domain: domain) }
     setEnv("USER", "\(account.name)@\(domain.realDomain)", Code.putenvUser)
     setEnv("HOME", account.home, Code.putenvHome)
     setEnv("userdb_uid", "\(domain.uid)", Code.putenvUser)
