@@ -8,6 +8,7 @@ let package = Package(
         .library(name: "CDB", targets: ["CDB"]),
         .executable(name: "vpopmail", targets: ["vpopmail"]),
         .executable(name: "vchkpw", targets: ["vchkpw"]),
+        .executable(name: "vdelivermail", targets: ["vdelivermail"]),
     ],
     targets: [
         // libxcrypt's crypt.h (Debian: libcrypt-dev)
@@ -29,6 +30,12 @@ let package = Package(
         // The checkpassword authenticator, run once per login: fully static, no Foundation.
         .executableTarget(
             name: "vchkpw",
+            dependencies: ["VpopmailCore"],
+            linkerSettings: [.unsafeFlags(["-static-executable"])]
+        ),
+        // The delivery agent qmail-local runs per message: fully static, no Foundation.
+        .executableTarget(
+            name: "vdelivermail",
             dependencies: ["VpopmailCore"],
             linkerSettings: [.unsafeFlags(["-static-executable"])]
         ),

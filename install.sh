@@ -13,6 +13,7 @@ ensure_packages libcrypt-dev
 
 swift build -c release --product vpopmail
 swift build -c release --product vchkpw
+swift build -c release --product vdelivermail
 bindir=$(swift build -c release --show-bin-path)
 bin=$bindir/vpopmail
 
@@ -28,9 +29,11 @@ for c in vadddomain vdeldomain vaddaliasdomain vdominfo vadduser vdeluser vpassw
   mv -f "$VPOPMAIL_HOME/bin/$c.new" "$VPOPMAIL_HOME/bin/$c"
 done
 
-# vchkpw: its own static executable (run per login)
-install -m 0711 -o vpopmail -g vchkpw "$bindir/vchkpw" "$VPOPMAIL_HOME/bin/vchkpw.new"
-mv -f "$VPOPMAIL_HOME/bin/vchkpw.new" "$VPOPMAIL_HOME/bin/vchkpw"
+# vchkpw and vdelivermail: their own static executables (run per login, per message)
+for p in vchkpw vdelivermail; do
+  install -m 0711 -o vpopmail -g vchkpw "$bindir/$p" "$VPOPMAIL_HOME/bin/$p.new"
+  mv -f "$VPOPMAIL_HOME/bin/$p.new" "$VPOPMAIL_HOME/bin/$p"
+done
 
 conf="$VPOPMAIL_HOME/etc/vpopmail.conf"
 if [ ! -e "$conf" ]; then

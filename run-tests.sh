@@ -19,6 +19,8 @@ env -u VPOPMAIL_HOME -u QMAILDIR "$t/home/bin/vadddomain" example.com 'postmaste
 env -u VPOPMAIL_HOME -u QMAILDIR "$t/home/bin/vadduser" joe@example.com 'joe-secret'
 env -u VPOPMAIL_HOME -u QMAILDIR "$t/home/bin/vuserinfo" -n -d joe@example.com | grep -qx "$t/home/domains/example.com/joe"
 grep -qx "+example.com-:example.com:89:89:$t/home/domains/example.com:-::" "$t/qmail/users/assign"
+printf 'joe@example.com\0joe-secret\0\0' | env -u VPOPMAIL_HOME -u QMAILDIR TCPLOCALPORT=25 "$t/home/bin/vchkpw" /bin/true 3<&0
+[ -x "$t/home/bin/vdelivermail" ]
 echo "install.sh: ok"
 
 swift test -c release --skip-build

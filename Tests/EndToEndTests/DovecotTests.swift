@@ -2,7 +2,8 @@ import Foundation
 import Testing
 
 /// A real Dovecot (POP3 on 127.0.0.1:11110, IMAP on 11143) with vchkpw as its checkpassword
-/// passdb and userdb; python's poplib and imaplib log in through it.
+/// passdb and userdb; python's poplib and imaplib log in through it and read a message that
+/// vdelivermail delivered.
 @Suite(.serialized) struct DovecotLogin {
     /// posix_spawn with stdin/stdout/stderr on /dev/null, then waitpid; the exit status.
     func spawnDetached(_ argv: [String]) -> Int32 {
@@ -47,10 +48,9 @@ import Testing
         try s.ok(["vadduser", "noimap@example.com", "secret"])
         try s.ok(["vmoduser", "-i", "noimap@example.com"])
         let joe = s.domainDir("example.com") + "/joe"
-        let body = "Subject: hello joe\n\nThis is the body.\n"
-        let msg = joe + "/Maildir/new/1700000000.1.test,S=\(body.utf8.count)"
-        try body.write(toFile: msg, atomically: false, encoding: .utf8)
-        chown(msg, 89, 89)
+        // The message arrives the way qmail-local delivers it: through vdelivermail.
+        let delivered = try s.deliver("Subject: hello joe\n\nThis is the body.\n", to: "joe", at: "example.com")
+        #expect(delivered.status == 0)
         let d = s.root + "/dovecot"
         try FileManager.default.createDirectory(atPath: d + "/run", withIntermediateDirectories: true)
         try FileManager.default.createDirectory(atPath: d + "/state", withIntermediateDirectories: true)
@@ -113,11 +113,13 @@ import Testing
         defer {
             if let pid = s.read(d + "/run/master.pid").flatMap({ Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }) {
                 kill(pid, SIGTERM)
-                for _ in 0..<100 where kill(pid, 0) == 0 {
+                var stopped = false
+                for _ in 0..<100 {
                     let st = (try? tool(["/bin/ps", "-o", "stat=", "-p", "\(pid)"]).out) ?? ""
-                    if st.hasPrefix("Z") || st.isEmpty { break }
+                    if kill(pid, 0) != 0 || st.hasPrefix("Z") || st.isEmpty { stopped = true; break }
                     usleep(100_000)
                 }
+                if !stopped { kill(pid, SIGKILL) }
             }
         }
         #expect(waitPort(11110) && waitPort(11143))

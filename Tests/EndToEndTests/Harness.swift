@@ -9,6 +9,8 @@ let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().de
 let vpopmailBinary = packageRoot + "/.build/release/vpopmail"
 /// The release build of vchkpw.
 let vchkpwBinary = packageRoot + "/.build/release/vchkpw"
+/// The release build of vdelivermail.
+let vdelivermailBinary = packageRoot + "/.build/release/vdelivermail"
 
 let commandNames = ["clearopensmtp", "vadddomain", "vdeldomain", "vaddaliasdomain", "vdominfo", "vadduser", "vdeluser", "vpasswd",
                     "vsetuserquota", "vmoduser", "vuserinfo", "valias", "vmoddomlimits", "vipmap", "vpopbull",
@@ -36,6 +38,7 @@ final class Site: @unchecked Sendable {
         }
         for c in commandNames { try fm.createSymbolicLink(atPath: home + "/bin/" + c, withDestinationPath: vpopmailBinary) }
         try fm.copyItem(atPath: vchkpwBinary, toPath: home + "/bin/vchkpw")
+        try fm.copyItem(atPath: vdelivermailBinary, toPath: home + "/bin/vdelivermail")
         try fm.copyItem(atPath: packageRoot + "/etc/vlimits.default", toPath: home + "/etc/vlimits.default")
         try config.write(toFile: home + "/etc/vpopmail.conf", atomically: true, encoding: .utf8)
         chown(root, 0, 0)
@@ -80,6 +83,26 @@ final class Site: @unchecked Sendable {
                 env: [String: String] = [:]) throws -> Result {
         try run([home + "/bin/vchkpw"] + program, stdin: "\(login)\0\(password)\0\(challenge)\0", env: env,
                 shellPrefix: "exec 3<&0 </dev/null;")
+    }
+
+    /// Runs vdelivermail the way qmail-local does: cwd the domain directory, `EXT`, `HOST`,
+    /// `RPLINE`, `DTLINE` in the environment, the message as a seekable file on stdin.
+    func deliver(_ message: String, to ext: String, at host: String, default arg: String = "delete",
+                 sender: String = "alice@remote.test", env: [String: String] = [:], shellPrefix: String = "") throws -> Result {
+        let file = root + "/msg-\(UUID().uuidString)"
+        try message.write(toFile: file, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        let dir = FileManager.default.fileExists(atPath: domainDir(host)) ? domainDir(host) : root
+        var e = ["EXT": ext, "HOST": host, "LOCAL": "\(host)-\(ext)", "SENDER": sender,
+                 "RPLINE": "Return-Path: <\(sender)>\n", "DTLINE": "Delivered-To: \(host)-\(ext)@\(host)\n"]
+        e.merge(env) { $1 }
+        return try run([home + "/bin/vdelivermail", "", arg], env: e,
+                       shellPrefix: "cd '\(dir)' || exit 99; exec <'\(file)'; \(shellPrefix)")
+    }
+
+    /// Names of the messages in a Maildir's new/.
+    func newMessages(_ maildir: String) -> [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: maildir + "/new")) ?? []).sorted()
     }
 
     /// Runs and expects exit 0.

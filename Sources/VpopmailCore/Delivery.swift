@@ -1,0 +1,129 @@
+import CShims
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A message being delivered: a seekable file descriptor (qmail-local hands over a regular
+/// file; anything else is spooled to an unlinked temporary file first).
+public struct Message {
+    public let fd: Int32
+    public let size: Int
+
+    public init(fd: Int32, size: Int) {
+        self.fd = fd
+        self.size = size
+    }
+
+    /// Wraps standard input, spooling it when it is not a regular file.
+    public static func fromStandardInput() throws(SystemError) -> Message {
+        var st = stat()
+        if fstat(0, &st) == 0 && (st.st_mode & S_IFMT) == S_IFREG {
+            return Message(fd: 0, size: Int(st.st_size) - Int(lseek(0, 0, SEEK_CUR)))
+        }
+        let dir = Proc.env("TMPDIR") ?? "/tmp"
+        let fd = open(dir, vpop_o_tmpfile() | O_RDWR | O_CLOEXEC, 0o600)
+        if fd < 0 { throw SystemError("open", dir, errno) }
+        var buf = [UInt8](repeating: 0, count: 65536)
+        var total = 0
+        while true {
+            let r = buf.withUnsafeMutableBytes { read(0, $0.baseAddress!, $0.count) }
+            if r < 0 { if errno == EINTR { continue }; throw SystemError("read", "stdin", errno) }
+            if r == 0 { break }
+            try FS.writeAll(fd: fd, Array(buf[0..<r]), path: dir)
+            total += r
+        }
+        return Message(fd: fd, size: total)
+    }
+
+    /// The header block (up to the first empty line), at most `limit` bytes.
+    public func headerLines(limit: Int = 65536) -> [String] {
+        var buf = [UInt8](repeating: 0, count: min(limit, max(size, 1)))
+        let n = buf.withUnsafeMutableBytes { pread(fd, $0.baseAddress!, $0.count, 0) }
+        guard n > 0 else { return [] }
+        var lines: [String] = []
+        for l in buf[0..<n].split(separator: 10, omittingEmptySubsequences: false) {
+            if l.isEmpty { break }
+            lines.append(String(decoding: l, as: UTF8.self))
+        }
+        return lines
+    }
+
+    /// Copies the whole message (from offset 0) to `out`.
+    public func copy(to out: Int32, path: String) throws(SystemError) {
+        var off: Int64 = 0
+        while Int(off) < size {
+            let r = vpop_copy_file_range(fd, &off, out, UInt(size - Int(off)))
+            if r > 0 { continue }
+            if r == 0 { break }
+            if errno == EINTR { continue }
+            if errno == EXDEV || errno == EINVAL || errno == ENOSYS || errno == EOPNOTSUPP || errno == EBADF {
+                try copyByReading(to: out, from: off_t(off), path: path)
+                return
+            }
+            throw SystemError("write", path, errno)
+        }
+    }
+
+    private func copyByReading(to out: Int32, from start: off_t, path: String) throws(SystemError) {
+        var off = start
+        var buf = [UInt8](repeating: 0, count: 65536)
+        while Int(off) < size {
+            let r = buf.withUnsafeMutableBytes { pread(fd, $0.baseAddress!, $0.count, off) }
+            if r < 0 { if errno == EINTR { continue }; throw SystemError("read", "message", errno) }
+            if r == 0 { break }
+            try FS.writeAll(fd: out, Array(buf[0..<r]), path: path)
+            off += off_t(r)
+        }
+    }
+
+    /// Rewinds the descriptor to the start (for programs and qmail-inject).
+    public func rewind() { lseek(fd, 0, SEEK_SET) }
+}
+
+/// Writing one message into a Maildir the qmail way: a uniquely named file in `tmp/` (O_EXCL),
+/// written and fsynced, then linked into `new/` with `,S=<size>`, the directory fsynced, the
+/// tmp name removed. A crash at any point leaves no partial message in `new/`.
+public enum MaildirDelivery {
+    nonisolated(unsafe) private static var counter = 0
+
+    /// The host part of file names: the host name with `/` and `:` replaced.
+    public static let hostName: String = {
+        var b = [CChar](repeating: 0, count: 256)
+        gethostname(&b, 255)
+        let h = String(decoding: b.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        return String(h.map { $0 == "/" ? "\\057" : ($0 == ":" ? "\\072" : String($0)) }.joined())
+    }()
+
+    /// Delivers `prefix` followed by the message into `maildir` (ending in `/`). Returns the size
+    /// written (the `,S=` value).
+    @discardableResult
+    public static func deliver(_ message: Message, prefix: [UInt8], to maildir: String, sync: Bool) throws(SystemError) -> Int {
+        var tv = timeval()
+        gettimeofday(&tv, nil)
+        counter += 1
+        let base = "\(tv.tv_sec).M\(tv.tv_usec)P\(getpid())Q\(counter).\(hostName)"
+        let tmp = maildir + "tmp/" + base
+        let fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0o600)
+        if fd < 0 { throw SystemError("open", tmp, errno) }
+        let size = prefix.count + message.size
+        do throws(SystemError) {
+            try FS.writeAll(fd: fd, prefix, path: tmp)
+            try message.copy(to: fd, path: tmp)
+            if sync && fsync(fd) != 0 { throw SystemError("fsync", tmp, errno) }
+            if close(fd) != 0 { throw SystemError("close", tmp, errno) }
+        } catch {
+            close(fd)
+            unlink(tmp)
+            throw error
+        }
+        let new = maildir + "new/" + base + ",S=\(size)"
+        if link(tmp, new) != 0 {
+            let e = errno
+            if rename(tmp, new) != 0 { unlink(tmp); throw SystemError("link", new, e) }
+        } else {
+            unlink(tmp)
+        }
+        if sync { FS.syncDirectory(of: new) }
+        return size
+    }
+}

@@ -1,0 +1,184 @@
+import Foundation
+import Testing
+
+@Suite struct Vdelivermail {
+    let body = "Received: from remote.test\nSubject: hello\n\nThe body.\n"
+
+    func site(_ config: String = "") throws -> (Site, String) {
+        let s = try Site(config: config)
+        try s.ok(["vadddomain", "example.com", "pw"])
+        try s.ok(["vadduser", "-q", "1M", "joe@example.com", "secret"])
+        return (s, s.domainDir("example.com") + "/joe/Maildir")
+    }
+
+    @Test func deliversIntoMaildirWithHeadersAndSize() throws {
+        let (s, md) = try site()
+        let r = try s.deliver(body, to: "joe", at: "example.com")
+        #expect(r.status == 0, "\(r.out)")
+        let new = s.newMessages(md)
+        #expect(new.count == 1)
+        let expected = "Return-Path: <alice@remote.test>\nDelivered-To: joe@example.com\n" + body
+        #expect(s.read(md + "/new/" + new[0]) == expected)
+        #expect(new[0].hasSuffix(",S=\(expected.utf8.count)"))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: md + "/tmp").isEmpty)
+        #expect(s.read(md + "/maildirsize") == "1048576S\n0 0\n\(expected.utf8.count) 1\n")
+        var st = stat()
+        stat(md + "/new/" + new[0], &st)
+        #expect(st.st_uid == 89 && st.st_gid == 89)
+        #expect(st.st_mode & 0o777 == 0o600)
+    }
+
+    @Test func aliasDomainsAndCaseReachTheRealMailbox() throws {
+        let (s, md) = try site()
+        try s.ok(["vaddaliasdomain", "example.com", "alias.net"])
+        #expect(try s.deliver(body, to: "JOE", at: "alias.net").status == 0)
+        #expect(s.newMessages(md).count == 1)
+    }
+
+    @Test func unknownUsersFollowTheDefaultArgument() throws {
+        let (s, _) = try site()
+        let dir = s.domainDir("example.com")
+        #expect(try s.deliver(body, to: "ghost", at: "example.com", default: "delete").status == 0)
+        let b = try s.deliver(body, to: "ghost", at: "example.com", default: "bounce-no-mailbox")
+        #expect(b.status == 100 && b.out == "Sorry, no mailbox here by that name. (#5.1.1)\n")
+        try "No such person here.\n".write(toFile: s.home + "/domains/.no-user.msg", atomically: true, encoding: .utf8)
+        #expect(try s.deliver(body, to: "ghost", at: "example.com", default: "bounce-no-mailbox").out == "No such person here.\n")
+        try "Nobody by that name at example.com.\n".write(toFile: dir + "/.no-user.msg", atomically: true, encoding: .utf8)
+        #expect(try s.deliver(body, to: "ghost", at: "example.com", default: "bounce-no-mailbox").out == "Nobody by that name at example.com.\n")
+        // A mailbox directory catches everything.
+        let c = try s.deliver(body, to: "ghost", at: "example.com", default: dir + "/postmaster")
+        #expect(c.status == 0 && c.out.contains("user does not exist, but will deliver to"))
+        #expect(s.newMessages(dir + "/postmaster/Maildir").count == 1)
+        #expect(s.read(dir + "/postmaster/Maildir/new/" + s.newMessages(dir + "/postmaster/Maildir")[0])!.contains("Delivered-To: ghost@example.com\n"))
+    }
+
+    /// A qmail-inject stand-in that records its arguments and input.
+    func installInject(_ s: Site, status: Int32 = 0) throws -> String {
+        // Deliveries run as the domain owner (uid 89): the stand-in writes where that user can.
+        try FileManager.default.createDirectory(atPath: s.root + "/out", withIntermediateDirectories: true)
+        chown(s.root + "/out", 89, 89)
+        let out = s.root + "/out/injected"
+        try FileManager.default.createDirectory(atPath: s.qmail + "/bin", withIntermediateDirectories: true)
+        let script = "#!/bin/sh\necho \"args: $*\" >> \(out)\ncat >> \(out)\nexit \(status)\n"
+        try script.write(toFile: s.qmail + "/bin/qmail-inject", atomically: true, encoding: .utf8)
+        chmod(s.qmail + "/bin/qmail-inject", 0o755)
+        return out
+    }
+
+    @Test func forwardsThroughQmailInject() throws {
+        let (s, _) = try site()
+        let out = try installInject(s)
+        #expect(try s.deliver(body, to: "ghost", at: "example.com", default: "someone@elsewhere.test").status == 0)
+        let got = try #require(s.read(out))
+        #expect(got.hasPrefix("args: -- someone@elsewhere.test\nReturn-Path: <alice@remote.test>\nDelivered-To: ghost@example.com\nReceived:"))
+        // qmail-inject's temporary failure passes through.
+        _ = try installInject(s, status: 111)
+        #expect(try s.deliver(body, to: "ghost", at: "example.com", default: "x@elsewhere.test").status == 111)
+    }
+
+    @Test func userDotQmailLinesAndPrograms() throws {
+        let (s, md) = try site()
+        let home = s.domainDir("example.com") + "/joe"
+        let out = try installInject(s)
+        let copy = s.root + "/out/program-copy"
+        try "# keep a copy\n&copy@elsewhere.test\n| cat > \(copy)\n./Maildir/\n".write(toFile: home + "/.qmail", atomically: true, encoding: .utf8)
+        #expect(try s.deliver(body, to: "joe", at: "example.com").status == 0)
+        #expect(s.read(out)!.contains("args: -- copy@elsewhere.test"))
+        #expect(s.read(copy) == body)
+        #expect(s.newMessages(md).count == 1)
+        for (status, expected) in [(99, 99), (100, 100), (1, 111), (64, 100)] as [(Int32, Int32)] {
+            try "|exit \(status)\n./Maildir/\n".write(toFile: home + "/.qmail", atomically: true, encoding: .utf8)
+            #expect(try s.deliver(body, to: "joe", at: "example.com").status == expected, "program exit \(status)")
+        }
+        #expect(s.newMessages(md).count == 1)
+        try "./Maildir\n".write(toFile: home + "/.qmail", atomically: true, encoding: .utf8)
+        let mbox = try s.deliver(body, to: "joe", at: "example.com")
+        #expect(mbox.status == 111 && mbox.out.contains("can't handle mbox delivery"))
+    }
+
+    @Test func loopsBouncesAndLockedAccounts() throws {
+        let (s, md) = try site()
+        let looping = "Delivered-To: joe@example.com\n" + body
+        let r = try s.deliver(looping, to: "joe", at: "example.com")
+        #expect(r.status == 100 && r.out == "mail is looping\n")
+        try s.ok(["vmoduser", "-b", "joe@example.com"])
+        let l = try s.deliver(body, to: "joe", at: "example.com")
+        #expect(l.status == 100 && l.out.contains("account is locked email bounced joe@example.com"))
+        #expect(s.newMessages(md).isEmpty)
+    }
+
+    @Test func quotasBounceWarnAndSpareSmallMessages() throws {
+        let (s, md) = try site()
+        try s.ok(["vsetuserquota", "joe@example.com", "5000"])
+        try "From: postmaster\nSubject: quota warning\n\nYour mailbox is almost full.\n".write(toFile: s.home + "/etc/quotawarn.msg", atomically: true, encoding: .utf8)
+        let big = body + String(repeating: "x", count: 3000) + "\n"
+        #expect(try s.deliver(big, to: "joe", at: "example.com").status == 0)
+        // The next one would pass the quota: bounced with the over-quota text, after a warning.
+        let over = try s.deliver(big, to: "joe", at: "example.com")
+        #expect(over.status == 100 && over.out.hasPrefix("user is over quota"))
+        let names = s.newMessages(md)
+        #expect(names.count == 2)
+        let warning = try #require(names.map { s.read(md + "/new/" + $0)! }.first { $0.contains("Subject: quota warning") })
+        #expect(warning.hasPrefix("Delivered-To: joe@example.com\nDate: "))
+        // Only one warning a day.
+        _ = try s.deliver(big, to: "joe", at: "example.com")
+        #expect(s.newMessages(md).count == 2)
+        // A custom over-quota text, domain first.
+        try "Mailbox full, try later.\n".write(toFile: s.domainDir("example.com") + "/.over-quota.msg", atomically: true, encoding: .utf8)
+        #expect(try s.deliver(big, to: "joe", at: "example.com").out.hasPrefix("Mailbox full, try later."))
+        // The seed's rule: even over quota, a message of 1 KB or less gets through.
+        try s.ok(["vsetuserquota", "joe@example.com", "1000"])
+        #expect(try s.deliver("Subject: small\n\nhi\n", to: "joe", at: "example.com").status == 0)
+        #expect(s.newMessages(md).count == 3)
+        // With the rule switched off, small messages bounce too.
+        try "small-message-bytes = 0\n".write(toFile: s.home + "/etc/vpopmail.conf", atomically: true, encoding: .utf8)
+        #expect(try s.deliver("Subject: small\n\nhi\n", to: "joe", at: "example.com").status == 100)
+    }
+
+    @Test func missingHomeIsRecreated() throws {
+        let (s, md) = try site()
+        try FileManager.default.removeItem(atPath: s.domainDir("example.com") + "/joe")
+        #expect(try s.deliver(body, to: "joe", at: "example.com").status == 0)
+        #expect(s.newMessages(md).count == 1)
+    }
+
+    @Test func faultsAreTemporaryAndLeaveNothingHalfDone() throws {
+        let (s, md) = try site()
+        // A full disk while copying: 111, nothing in new/ or tmp/.
+        let big = body + String(repeating: "y", count: 20000) + "\n"
+        let r = try s.deliver(big, to: "joe", at: "example.com", shellPrefix: "ulimit -f 8; trap '' XFSZ;")
+        #expect(r.status == 111, "\(r.out)")
+        #expect(s.newMessages(md).isEmpty)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: md + "/tmp").isEmpty)
+        // An unreadable account store: 111.
+        try Data(repeating: 0xff, count: 4096).write(to: URL(fileURLWithPath: s.domainDir("example.com") + "/vpasswd.cdb"))
+        #expect(try s.deliver(body, to: "joe", at: "example.com").status == 111)
+        // Bad invocation.
+        #expect(try s.run([s.home + "/bin/vdelivermail", "only-one"]).status == 111)
+        let noExt = try s.run([s.home + "/bin/vdelivermail", "", "delete"], env: ["HOST": "example.com"], shellPrefix: "unset EXT;")
+        #expect(noExt.status == 100)
+    }
+
+    @Test func killedBetweenWriteAndLinkLeavesNoMessageInNew() throws {
+        let (s, md) = try site()
+        // A message the size of which keeps the copy busy; the process is killed mid-way.
+        let huge = body + String(repeating: "z", count: 40_000_000) + "\n"
+        let file = s.root + "/huge"
+        try huge.write(toFile: file, atomically: true, encoding: .utf8)
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/bin/sh")
+        p.arguments = ["-c", "cd '\(s.domainDir("example.com"))' && exec '\(s.home)/bin/vdelivermail' '' delete < '\(file)'"]
+        p.environment = s.environment.merging(["EXT": "joe", "HOST": "example.com", "RPLINE": "Return-Path: <a@b>\n"]) { $1 }
+        try p.run()
+        usleep(20_000)
+        kill(p.processIdentifier, SIGKILL)
+        p.waitUntilExit()
+        // Either it finished before the kill (a whole message) or nothing is in new/.
+        for n in s.newMessages(md) {
+            let size = Int(n.split(separator: "=").last!)!
+            var st = stat()
+            stat(md + "/new/" + n, &st)
+            #expect(Int(st.st_size) == size)
+        }
+    }
+}
