@@ -187,8 +187,13 @@ func deliverMaildir(_ path: String, quota given: String?, address: String, domai
     }
     do {
         let written = try MaildirDelivery.deliver(message, prefix: prefix, to: path, sync: v.sync)
-        if !q.isNone && FS.exists(sizeFile) {
-            try? FS.append(sizeFile, Array("\(written) 1\n".utf8), sync: false)
+        if !q.isNone {
+            // Append to an existing maildirsize only (a missing one is recalculated later).
+            let fd = open(sizeFile, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC)
+            if fd >= 0 {
+                try? FS.writeAll(fd: fd, Array("\(written) 1\n".utf8), path: sizeFile)
+                close(fd)
+            }
         }
     } catch {
         if error.errno == EDQUOT { finish(100, "user is over quota") }
@@ -237,7 +242,10 @@ do {
             finish(111, "vdelivermail: unable to switch to uid \(d.uid)")
         }
     }
-    if domainInfo != nil { found = try v.user(user, domain: host) }
+    // qmail ran us for this domain: not finding it means a broken users/assign or store;
+    // retrying later beats losing the message to the default delivery.
+    guard domainInfo != nil else { finish(111, "vdelivermail: domain \(host) not found in users/assign") }
+    if let d = domainInfo, let a = try v.store.account(user, in: d) { found = (a, d) }
 } catch {
     finish(111, "vdelivermail: deferred, account store error: \(error.message)")
 }
