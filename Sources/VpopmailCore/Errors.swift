@@ -136,7 +136,7 @@ public struct VpopmailError: Error, CustomStringConvertible {
 
 /// Runs `body`, turning a `SystemError` into a `VpopmailError` with `code`.
 @inline(__always)
-func sys<T>(_ code: VACode, _ body: () throws(SystemError) -> T) throws(VpopmailError) -> T {
+public func sys<T>(_ code: VACode, _ body: () throws(SystemError) -> T) throws(VpopmailError) -> T {
     do { return try body() } catch { throw VpopmailError.system(error, code) }
 }
 

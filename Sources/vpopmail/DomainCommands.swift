@@ -93,7 +93,7 @@ func vadddomain(_ args: [String]) throws(Exit) -> Int32 {
             delivery = e.contains("@") ? e : d.dir + "/" + e
         }
         do {
-            try sys { () throws(SystemError) in
+            try sys(.couldNotUpdateFile) { () throws(SystemError) in
                 try FS.writeAtomic(d.dir + "/.qmail-default", v.qmailDefaultLine(delivery), mode: 0o600,
                                    owner: d.owner, sync: v.sync)
             }
@@ -101,11 +101,6 @@ func vadddomain(_ args: [String]) throws(Exit) -> Int32 {
     }
     if randomLen != nil { say("Random password: \(password!)") }
     return 0
-}
-
-/// Runs a closure throwing SystemError, mapped to a VpopmailError.
-func sys<T>(_ body: () throws(SystemError) -> T) throws(VpopmailError) -> T {
-    do { return try body() } catch { throw VpopmailError.system(error, .couldNotUpdateFile) }
 }
 
 // MARK: vdeldomain
