@@ -2,47 +2,26 @@
 """vdelivermail benchmark: one delivery of a 4 KiB message (qmail-local's environment, a seekable
 stdin) into a domain of 100,000 users, beside bench/deliver_floor.c (two header lines, copy to
 tmp/, fsync, link into new/), in alternating batches; median and ratio."""
-import os, shutil, statistics, subprocess, sys, tempfile, time
+import os, statistics, sys, time
+from common import big_domain_site, build_floor, paired, ms, cleanup
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-REL = os.path.join(ROOT, ".build/release")
 USERS = int(os.environ.get("BENCH_USERS", "100000"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "15"))
 BATCH = int(os.environ.get("BENCH_BATCH", "20"))
+WARMUP = 10
 
 
 def main():
-    base = tempfile.mkdtemp(prefix="vdelbench-", dir=os.environ.get("BENCH_DIR", "/var/tmp"))
-    os.chmod(base, 0o755)
+    base, home, qmail, ddir = big_domain_site("vdelbench-", USERS, ["vdelivermail"])
     try:
-        home, qmail = os.path.join(base, "home"), os.path.join(base, "qmail")
-        for d in ("home/bin", "home/etc", "home/domains", "qmail/users", "qmail/control"):
-            os.makedirs(os.path.join(base, d))
-        env = {"VPOPMAIL_HOME": home, "QMAILDIR": qmail, "PATH": "/usr/bin:/bin"}
-        shutil.copy(os.path.join(REL, "vdelivermail"), os.path.join(home, "bin/vdelivermail"))
-        admin = os.path.join(REL, "vpopmail")
-        run = lambda *a: subprocess.run([admin, *a], env=env, check=True, stdout=subprocess.DEVNULL)
-        run("vadddomain", "big.example.com", "pw")
-        run("vadduser", "joe@big.example.com", "s3cret-pass")
-        ddir = os.path.join(home, "domains/big.example.com")
-        joe = open(os.path.join(ddir, "vpasswd")).read().splitlines()
-        hash_ = joe[0].split(":")[1]
-        lines = set(joe)
-        for i in range(USERS - len(joe)):
-            lines.add(f"u{i:06d}:{hash_}:1:0:u{i}:{ddir}/x/u{i:06d}:NOQUOTA")
-        with open(os.path.join(ddir, "vpasswd"), "w") as f:
-            f.write("\n".join(sorted(lines, key=lambda l: l.split(":")[0].encode())) + "\n")
-        run("vmkpasswd", "big.example.com")
         maildir = os.path.join(ddir, "joe/Maildir/")
-        floor = os.path.join(base, "deliver_floor")
-        subprocess.run(["cc", "-O2", "-static", "-o", floor, os.path.join(ROOT, "bench/deliver_floor.c")], check=True)
+        floor = build_floor(base, "deliver_floor.c")
         msg = os.path.join(base, "msg")
         with open(msg, "w") as f:
             f.write("Received: from remote.test\nSubject: bench\n\n" + ("x" * 76 + "\n") * 52)
         denv = {"EXT": "joe", "HOST": "big.example.com", "LOCAL": "big.example.com-joe", "SENDER": "a@remote.test",
                 "RPLINE": "Return-Path: <a@remote.test>\n", "DTLINE": "Delivered-To: big.example.com-joe@big.example.com\n",
                 "PATH": "/usr/bin:/bin", "QMAILDIR": qmail}
-        ours = os.path.join(home, "bin/vdelivermail")
 
         def once(argv):
             t0 = time.perf_counter()
@@ -53,26 +32,17 @@ def main():
                 sys.exit(f"{argv[0]} failed: {os.waitstatus_to_exitcode(st)}")
             return t
 
-        a_argv, b_argv = [ours, "", "delete"], [floor, maildir]
-        for _ in range(10):
-            once(a_argv); once(b_argv)
-        a_all, b_all, ratios = [], [], []
-        for _ in range(ROUNDS):
-            a = [once(a_argv) for _ in range(BATCH)]
-            b = [once(b_argv) for _ in range(BATCH)]
-            a_all += a
-            b_all += b
-            ratios.append(statistics.median(a) / statistics.median(b))
-        m = lambda xs: f"{statistics.median(xs) * 1000:.3f} ms (min {min(xs) * 1000:.3f})"
-        print(f"vdelivermail, 4 KiB message, domain of {USERS} users: median {m(a_all)}")
-        print(f"C floor (headers, copy to tmp/, fsync, link into new/): median {m(b_all)}")
+        ours = [os.path.join(home, "bin/vdelivermail"), "", "delete"]
+        a, b, ratios = paired(lambda: once(ours), lambda: once([floor, maildir]), ROUNDS, BATCH, WARMUP)
+        print(f"vdelivermail, 4 KiB message, domain of {USERS} users: median {ms(a)}")
+        print(f"C floor (headers, copy to tmp/, fsync, link into new/): median {ms(b)}")
         r = statistics.median(ratios)
         print(f"ratio vdelivermail / C floor: median of {ROUNDS} paired batches {r:.3f} (min {min(ratios):.3f}, max {max(ratios):.3f}); target <= 1.2: {'met' if r <= 1.2 else 'NOT met'}")
         n = len(os.listdir(maildir + "new"))
-        if n != 2 * (10 + ROUNDS * BATCH):
-            sys.exit(f"expected {2 * (10 + ROUNDS * BATCH)} messages in new/, found {n}")
+        if n != 2 * (WARMUP + ROUNDS * BATCH):
+            sys.exit(f"expected {2 * (WARMUP + ROUNDS * BATCH)} messages in new/, found {n}")
     finally:
-        shutil.rmtree(base, ignore_errors=True)
+        cleanup(base)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,62 @@
+"""Shared by the vchkpw and vdelivermail benchmarks: a site with one big domain, a C floor
+built from bench/*.c, and alternating (paired) batches of runs."""
+import os, shutil, statistics, subprocess, tempfile
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+REL = os.path.join(ROOT, ".build/release")
+
+
+def big_domain_site(prefix, users, programs):
+    """A temporary installation with big.example.com: joe (password s3cret-pass) and users - 2
+    more accounts as vpasswd lines (their homes are never touched). Returns (base, home, qmail, ddir)."""
+    base = tempfile.mkdtemp(prefix=prefix, dir=os.environ.get("BENCH_DIR", "/var/tmp"))
+    os.chmod(base, 0o755)
+    home, qmail = os.path.join(base, "home"), os.path.join(base, "qmail")
+    for d in ("home/bin", "home/etc", "home/domains", "qmail/users", "qmail/control"):
+        os.makedirs(os.path.join(base, d))
+    for p in programs:
+        shutil.copy(os.path.join(REL, p), os.path.join(home, "bin", p))
+    env = {"VPOPMAIL_HOME": home, "QMAILDIR": qmail, "PATH": "/usr/bin:/bin"}
+    admin = os.path.join(REL, "vpopmail")
+    run = lambda *a: subprocess.run([admin, *a], env=env, check=True, stdout=subprocess.DEVNULL)
+    run("vadddomain", "big.example.com", "pw")
+    run("vadduser", "joe@big.example.com", "s3cret-pass")
+    ddir = os.path.join(home, "domains/big.example.com")
+    existing = open(os.path.join(ddir, "vpasswd")).read().splitlines()
+    hash_ = existing[0].split(":")[1]
+    lines = set(existing)
+    for i in range(users - len(existing)):
+        lines.add(f"u{i:06d}:{hash_}:1:0:u{i}:{ddir}/x/u{i:06d}:NOQUOTA")
+    with open(os.path.join(ddir, "vpasswd"), "w") as f:
+        f.write("\n".join(sorted(lines, key=lambda l: l.split(":")[0].encode())) + "\n")
+    run("vmkpasswd", "big.example.com")
+    return base, home, qmail, ddir
+
+
+def build_floor(base, source, *libs):
+    """Compiles bench/<source> statically; returns the binary's path."""
+    out = os.path.join(base, os.path.splitext(source)[0])
+    subprocess.run(["cc", "-O2", "-static", "-o", out, os.path.join(ROOT, "bench", source), *libs], check=True)
+    return out
+
+
+def paired(run_a, run_b, rounds, batch, warmup):
+    """Alternating batches of A and B; returns (all A times, all B times, per-batch median ratios)."""
+    for _ in range(warmup):
+        run_a(); run_b()
+    a_all, b_all, ratios = [], [], []
+    for _ in range(rounds):
+        a = [run_a() for _ in range(batch)]
+        b = [run_b() for _ in range(batch)]
+        a_all += a
+        b_all += b
+        ratios.append(statistics.median(a) / statistics.median(b))
+    return a_all, b_all, ratios
+
+
+def ms(xs):
+    return f"{statistics.median(xs) * 1000:.3f} ms (min {min(xs) * 1000:.3f})"
+
+
+def cleanup(base):
+    shutil.rmtree(base, ignore_errors=True)
