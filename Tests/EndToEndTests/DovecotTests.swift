@@ -66,6 +66,10 @@ import Testing
             auth_mechanisms = plain login
             auth_verbose = yes
             mail_location = maildir:~/Maildir
+            mail_plugins = $mail_plugins quota
+            plugin {
+              quota = maildir:User quota
+            }
             first_valid_uid = 89
             first_valid_gid = 89
             import_environment = TZ VPOPMAIL_HOME=\(s.home) QMAILDIR=\(s.qmail)
@@ -166,5 +170,14 @@ import Testing
         let u = try tool(["/usr/bin/doveadm", "-c", d + "/dovecot.conf", "user", "joe@example.com"])
         #expect(u.out.contains("uid") && u.out.contains("89") && u.out.contains("home") && u.out.contains(joe), "\(u.out) \(u.err)")
         #expect(try tool(["/usr/bin/doveadm", "-c", d + "/dovecot.conf", "user", "ghost@example.com"]).status != 0)
+        // Dovecot's Maildir++ quota reads the maildirsize vadduser and vdelivermail keep.
+        let q = try tool(["/usr/bin/doveadm", "-c", d + "/dovecot.conf", "quota", "get", "-u", "joe@example.com"])
+        let sizes = s.read(joe + "/Maildir/maildirsize")!.split(separator: "\n").dropFirst()
+            .map { $0.split(separator: " ").compactMap { Int($0) } }
+        let bytes = sizes.reduce(0) { $0 + $1[0] }, count = sizes.reduce(0) { $0 + $1[1] }
+        let rows = q.out.split(separator: "\n").map { $0.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init) }
+        let storage = rows.first { $0.contains("STORAGE") }, messages = rows.first { $0.contains("MESSAGE") }
+        #expect(storage?.suffix(3).first == "\((bytes + 1023) / 1024)" && storage?.suffix(2).first == "51200", "\(q.out) \(q.err)")
+        #expect(messages?.suffix(3).first == "\(count)", "\(q.out)")
     }
 }
