@@ -185,6 +185,13 @@ func deliverMaildir(_ path: String, quota given: String?, address: String, domai
             quotaWarning(maildir: path, address: address, domainDir: domain?.dir)
         }
     }
+    if Proc.env("DELIVER_TO_STDOUT") != nil {
+        // Upstream's debugging aid: the message as it would be written, on stdout.
+        do { try FS.writeAll(fd: 1, prefix, path: "stdout"); try message.copy(to: 1, path: "stdout") } catch {
+            finish(111, "system error: \(error)")
+        }
+        return
+    }
     do {
         let written = try MaildirDelivery.deliver(message, prefix: prefix, to: path, sync: v.sync)
         if !q.isNone {
@@ -232,6 +239,7 @@ func deliverDotQmail(_ path: String, address: String, domain: DomainInfo?) -> Bo
 
 var found: (account: Account, domain: DomainInfo)? = nil
 var domainInfo: DomainInfo? = nil
+var userExtension: String? = nil
 do {
     domainInfo = try v.domain(host)
     // qmail-local runs us as the domain's owner; run by root (by hand, or a test), become it,
@@ -246,6 +254,15 @@ do {
     // retrying later beats losing the message to the default delivery.
     guard domainInfo != nil else { finish(111, "vdelivermail: domain \(host) not found in users/assign") }
     if let d = domainInfo, let a = try v.store.account(user, in: d) { found = (a, d) }
+    // qmail-ext: joe-foo.bar is joe with the extension foo:bar when there is no joe-foo.bar.
+    if found == nil, v.config.qmailExt, let d = domainInfo, let dash = user.firstIndex(of: "-") {
+        let base = String(user[..<dash])
+        guard Validate.isUsernameValid(base) else { finish(100, "invalid username") }
+        if let a = try v.store.account(base, in: d) {
+            found = (a, d)
+            userExtension = String(user[user.index(after: dash)...].map { $0 == "." ? ":" : $0 })
+        }
+    }
 } catch {
     finish(111, "vdelivermail: deferred, account store error: \(error.message)")
 }
@@ -260,8 +277,19 @@ if let (account, domain) = found {
         }
     }
     let address = "\(account.name)@\(domain.realDomain)"
-    // The user's own .qmail, with the home as the current directory (./Maildir/ lines).
+    // The user's own .qmail, with the home as the current directory (./Maildir/ lines); with an
+    // extension first .qmail-<ext>, then .qmail-<shorter prefix>-default, down to .qmail-default.
     _ = chdir(account.home)
+    if let ext = userExtension {
+        var candidates = [ext]
+        var rest = Substring(ext)
+        while let dash = rest.lastIndex(of: "-") {
+            rest = rest[..<dash]
+            candidates.append(rest + "-default")
+        }
+        candidates.append("default")
+        for c in candidates where deliverDotQmail(account.home + "/.qmail-" + c, address: address, domain: domain) { exit(0) }
+    }
     if deliverDotQmail(account.home + "/.qmail", address: address, domain: domain) { exit(0) }
     // control/defaultdelivery
     if v.config.defaultDelivery, let text = try? FS.readText(v.qmail.control("defaultdelivery")) {

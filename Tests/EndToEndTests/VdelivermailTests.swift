@@ -96,6 +96,32 @@ import Testing
         #expect(mbox.status == 111 && mbox.out.contains("can't handle mbox delivery"))
     }
 
+    @Test func qmailExtensionsWhenEnabled() throws {
+        let (s, md) = try site("qmail-ext = y\n")
+        let home = s.domainDir("example.com") + "/joe"
+        try FileManager.default.createDirectory(atPath: s.root + "/out", withIntermediateDirectories: true)
+        chown(s.root + "/out", 89, 89)
+        try "| cat > \(s.root)/out/lists\n".write(toFile: home + "/.qmail-lists", atomically: true, encoding: .utf8)
+        try "| cat > \(s.root)/out/news-default\n".write(toFile: home + "/.qmail-news-default", atomically: true, encoding: .utf8)
+        #expect(try s.deliver(body, to: "joe-lists", at: "example.com").status == 0)
+        #expect(s.read(s.root + "/out/lists") == body)
+        #expect(try s.deliver(body, to: "joe-news-sports", at: "example.com").status == 0)
+        #expect(s.read(s.root + "/out/news-default") == body)
+        // No matching .qmail-<ext>: the mailbox.
+        #expect(try s.deliver(body, to: "joe-other", at: "example.com").status == 0)
+        #expect(s.newMessages(md).count == 1)
+        // Without the option, joe-lists is an unknown user.
+        try "".write(toFile: s.home + "/etc/vpopmail.conf", atomically: true, encoding: .utf8)
+        #expect(try s.deliver(body, to: "joe-lists", at: "example.com", default: "bounce-no-mailbox").status == 100)
+    }
+
+    @Test func deliverToStdoutShowsTheMessageInsteadOfWritingIt() throws {
+        let (s, md) = try site()
+        let r = try s.deliver(body, to: "joe", at: "example.com", env: ["DELIVER_TO_STDOUT": "1"])
+        #expect(r.status == 0 && r.out == "Return-Path: <alice@remote.test>\nDelivered-To: joe@example.com\n" + body)
+        #expect(s.newMessages(md).isEmpty)
+    }
+
     @Test func loopsBouncesAndLockedAccounts() throws {
         let (s, md) = try site()
         let looping = "Delivered-To: joe@example.com\n" + body
