@@ -21,6 +21,8 @@ public final class Vpopmail {
     public let store: AccountStore
 
     public var etcDir: String { home + "/etc" }
+    /// Set while a change is part of another (vadddomain's postmaster): no onchange events.
+    public var suppressChangeHooks = false
     public var binDir: String { home + "/bin" }
     public var sync: Bool { config.fileSync }
 
@@ -94,6 +96,7 @@ public final class Vpopmail {
         let lock = try sys(.couldNotUpdateFile) { () throws(SystemError) in try FileLock(root + "/.dir-control.lock", owner: owner) }
         defer { lock.unlock() }
         if try qmail.lookup(domain) != nil { throw VpopmailError(.domainAlreadyExists) }
+        onchange("add_domain", domain, "-", .before)
         var dc = try DirControl.load(root + "/.dir-control")
         let bucket = dc.next()
         if base.utf8.count + config.domainsDir.utf8.count + bucket.utf8.count + domain.utf8.count + 1 > LengthLimits.maxDir {
@@ -114,6 +117,7 @@ public final class Vpopmail {
             let notices = try qmail.addDomain(name: domain, realDomain: domain, uid: owner.uid, gid: owner.gid,
                                               dir: dir, optimize: optimize)
             if !optimize { qmail.signalQmailSend() }
+            onchange("add_domain", domain, "-", .after)
             return (DomainInfo(name: domain, realDomain: domain, uid: owner.uid, gid: owner.gid, dir: dir), notices)
         } catch {
             // Roll back: control files, the directory and the counter.
@@ -138,10 +142,14 @@ public final class Vpopmail {
     public func deleteDomain(_ name: String) throws(VpopmailError) {
         let d = try requireDomain(name)
         if d.isAlias {
+            onchange("del_domain", "\(d.name) alias of \(d.realDomain)", "-", .before)
             try qmail.removeDomain(name: d.name, realDomain: d.realDomain, uid: d.uid, gid: d.gid, dir: d.dir)
             qmail.signalQmailSend()
+            onchange("del_domain", "\(d.name) alias of \(d.realDomain)", "-", .after)
             return
         }
+        onchange("del_domain", d.name, "-", .before)
+        defer { onchange("del_domain", d.name, "-", .after) }
         let root: String = {
             // The domains root is the directory that holds the domain (and its buckets).
             var p = Path.dirname(d.dir)
@@ -173,8 +181,10 @@ public final class Vpopmail {
         let r = try requireDomain(real)
         if a == r.realDomain { throw VpopmailError(.domainAlreadyExists, "real domain and alias domain are the same") }
         if try qmail.lookup(a) != nil { throw VpopmailError(.domainAlreadyExists) }
+        onchange("add_alias_domain", a, r.realDomain, .before)
         let notices = try qmail.addDomain(name: a, realDomain: r.realDomain, uid: r.uid, gid: r.gid, dir: r.dir, optimize: false)
         qmail.signalQmailSend()
+        onchange("add_alias_domain", a, r.realDomain, .after)
         return notices
     }
 
@@ -318,6 +328,7 @@ public final class Vpopmail {
                 throw VpopmailError(.limitReached, "domain limit reached: at most \(limits.maxPopAccounts) mailboxes in \(d.realDomain)")
             }
         }
+        for p in prepared { onchange("add_user", "\(p.name)@\(d.realDomain)", "-", .before) }
         let owner = d.owner
         let dcPath = d.dir + "/.dir-control"
         let freePath = d.dir + "/.dir_control_free"
@@ -429,6 +440,7 @@ public final class Vpopmail {
             try dc.save(dcPath, owner: owner, sync: sync)
             try free.save(owner: owner, sync: sync)
         }
+        for a in accounts { onchange("add_user", "\(a.name)@\(d.realDomain)", "-", .after) }
         return accounts
     }
 
@@ -475,6 +487,8 @@ public final class Vpopmail {
         defer { lock.unlock() }
         guard let a = try store.account(u, in: d) else { throw VpopmailError(.userDoesNotExist) }
         if catchAllUser(d) == u { throw VpopmailError(.cannotDeleteCatchall) }
+        onchange("del_user", "\(u)@\(d.realDomain)", "-", .before)
+        defer { onchange("del_user", "\(u)@\(d.realDomain)", "-", .after) }
         guard try store.remove(u, in: d) else { throw VpopmailError(.userDoesNotExist) }
         if config.usersBigDir {
             // Record the bucket for back-fill: the path between the domain dir and the user dir.
@@ -514,7 +528,9 @@ public final class Vpopmail {
         for f in [a.passwordHash, a.home, a.quota] where f.contains(":") || f.contains("\n") {
             throw VpopmailError(.badChar)
         }
+        onchange("mod_user", "\(u)@\(d.realDomain)", "-", .before)
         try store.update(a, in: d, rebuildIndex: rebuildIndex)
+        onchange("mod_user", "\(u)@\(d.realDomain)", "-", .after)
         return a
     }
 
@@ -607,9 +623,6 @@ public final class Vpopmail {
         let d = try requireDomain(domain)
         let lock = try store.lock(domain: d)
         defer { lock.unlock() }
-        if try store.account(a, in: d) != nil {
-            // qmail-local would prefer the .qmail file over the mailbox; allowed, as upstream does.
-        }
         var lines = try aliasLines(a, d) ?? []
         if lines.contains(line) { throw VpopmailError(.aliasExists, "alias \(a)@\(d.realDomain) -> \(line) already exists.") }
         if lines.isEmpty {
@@ -619,9 +632,11 @@ public final class Vpopmail {
             }
         }
         lines.append(line)
+        onchange("valias_insert", "\(a)@\(d.realDomain)", line, .before)
         try sys(.couldNotUpdateFile) { () throws(SystemError) in
             try FS.writeAtomic(aliasPath(a, d), lines.joined(separator: "\n") + "\n", mode: 0o600, owner: d.owner, sync: sync)
         }
+        onchange("valias_insert", "\(a)@\(d.realDomain)", line, .after)
     }
 
     /// Removes the lines of an alias that start with `prefix`.
@@ -632,6 +647,8 @@ public final class Vpopmail {
         defer { lock.unlock() }
         guard let lines = try aliasLines(a, d) else { throw VpopmailError(.userDoesNotExist, "No such alias") }
         let keep = lines.filter { !$0.hasPrefix(prefix) }
+        onchange("valias_remove", "\(a)@\(d.realDomain)", prefix, .before)
+        defer { onchange("valias_remove", "\(a)@\(d.realDomain)", prefix, .after) }
         try sys(.couldNotUpdateFile) { () throws(SystemError) in
             if keep.isEmpty { try FS.unlink(aliasPath(a, d)) }
             else { try FS.writeAtomic(aliasPath(a, d), keep.joined(separator: "\n") + "\n", mode: 0o600, owner: d.owner, sync: sync) }
@@ -644,7 +661,9 @@ public final class Vpopmail {
         try checkAliasName(a)
         let d = try requireDomain(domain)
         guard FS.exists(aliasPath(a, d)) else { throw VpopmailError(.userDoesNotExist, "No aliases \(a)@\(d.realDomain) found") }
+        onchange("valias_delete", "\(a)@\(d.realDomain)", "-", .before)
         try sys(.couldNotUpdateFile) { () throws(SystemError) in try FS.unlink(aliasPath(a, d)) }
+        onchange("valias_delete", "\(a)@\(d.realDomain)", "-", .after)
     }
 
     // MARK: - IP map (etc/ip_alias_map)

@@ -80,6 +80,9 @@ func vadddomain(_ args: [String]) throws(Exit) -> Int32 {
         d = r.domain
     } catch { throw fail(error) }
     do {
+        // Part of the domain's creation: no add_user onchange event (as upstream).
+        v.suppressChangeHooks = true
+        defer { v.suppressChangeHooks = false }
         try v.addUser(.init(name: "postmaster", password: .clear(password!), gecos: "Postmaster", quota: quota), domain: domain)
     } catch {
         // Upstream exits 0 here (bug); we report the failure and roll the domain back.

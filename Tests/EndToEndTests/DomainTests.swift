@@ -141,6 +141,37 @@ import Testing
         try s.ok(["vadduser", "a3@example.com", "pw"])
     }
 
+    @Test func onchangeHookSeesEveryChange() throws {
+        let s = try Site(config: "onchange-script = y\n")
+        let log = s.root + "/onchange.log"
+        try "#!/bin/sh\nprintf '%s|%s|%s|%s\\n' \"$1\" \"$2\" \"$3\" \"$4\" >> \(log)\n".write(toFile: s.home + "/etc/onchange", atomically: true, encoding: .utf8)
+        chmod(s.home + "/etc/onchange", 0o755)
+        try s.ok(["vadddomain", "example.com", "pw"])
+        try s.ok(["vadduser", "joe@example.com", "pw"])
+        try s.ok(["vpasswd", "joe@example.com", "pw2"])
+        try s.ok(["valias", "-i", "x@y.test", "info@example.com"])
+        try s.ok(["valias", "-d", "info@example.com"])
+        try s.ok(["vaddaliasdomain", "example.com", "alias.net"])
+        try s.ok(["vdeluser", "joe@example.com"])
+        try s.ok(["vdeldomain", "alias.net"])
+        #expect(s.read(log) == """
+            add_domain|example.com|-|
+            add_user|joe@example.com|-|
+            mod_user|joe@example.com|-|
+            valias_insert|info@example.com|x@y.test|
+            valias_delete|info@example.com|-|
+            add_alias_domain|alias.net|example.com|
+            del_user|joe@example.com|-|
+            del_domain|alias.net alias of example.com|-|
+
+            """)
+        // Before-and-after mode.
+        try "onchange-script-before-and-after = y\n".write(toFile: s.home + "/etc/vpopmail.conf", atomically: true, encoding: .utf8)
+        try FileManager.default.removeItem(atPath: log)
+        try s.ok(["vadduser", "ann@example.com", "pw"])
+        #expect(s.read(log) == "add_user|ann@example.com|-|before\nadd_user|ann@example.com|-|after\n")
+    }
+
     @Test func ipMap() throws {
         let s = try Site()
         try s.ok(["vipmap", "-a", "10.0.0.1", "example.com"])
