@@ -90,6 +90,8 @@ public struct Config: Sendable {
     // Logging and hooks
     public var logging: Character = "e"
     public var logName = "vpopmail"
+    /// The syslog socket (Unix datagram).
+    public var logSocket = "/dev/log"
     public var onchangeScript = false
     public var onchangeScriptBeforeAndAfter = false
     public var loggerSyslog = false
@@ -250,6 +252,7 @@ public struct Config: Sendable {
             }
             logging = ch
         case "log-name": logName = v
+        case "log-socket": logSocket = try P(v, key, at)
         case "onchange-script": onchangeScript = try B(v, key, at)
         case "onchange-script-before-and-after": onchangeScriptBeforeAndAfter = try B(v, key, at)
         case "logger-syslog": loggerSyslog = try B(v, key, at)

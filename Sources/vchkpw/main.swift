@@ -64,7 +64,6 @@ let clientIP = Relay.clientIP()
 // MARK: - Logging (syslog, facility mail; passwords never logged)
 
 var logLevel: Character = "e"
-var syslogOpen = false
 enum LogClass { case password, logon, access, internalError, success }
 
 @MainActor
@@ -74,14 +73,11 @@ func log(_ cls: LogClass, _ text: String) {
     case .success: if logLevel != "y" && logLevel != "v" { return }
     default: break
     }
-    if !syslogOpen {
-        openlog(strdup(ident), LOG_PID, LOG_MAIL)
-        syslogOpen = true
-    }
-    let msg = "\(logName): \(text)".map { $0 == "%" ? "#" : $0 }
-    String(msg).withCString { p in withVaList([p]) { vsyslog(LOG_NOTICE, "%s", $0) } }
+    let msg = String("\(logName): \(text)".map { $0 == "%" ? "#" : $0 })
+    Syslog.send(msg, ident: ident, socketPath: logSocket)
 }
 var ident = "vpopmail"
+var logSocket = "/dev/log"
 
 func die(_ code: Int32) -> Never { exit(code) }
 
@@ -127,6 +123,7 @@ do {
 }
 logLevel = v.config.logging
 ident = v.config.logName
+logSocket = v.config.logSocket
 if service != .smtp && v.config.webmailIPs.contains(clientIP) && !underDovecot {
     service = .webmail
     logName = "vchkpw-webmail"

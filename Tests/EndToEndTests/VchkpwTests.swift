@@ -10,6 +10,41 @@ func envDump(_ out: String) -> [String: String] {
     return d
 }
 
+/// A Unix datagram socket standing in for /dev/log: collects what vchkpw sends to syslog.
+final class SyslogCollector {
+    let path: String
+    let fd: Int32
+
+    init(path: String) {
+        self.path = path
+        fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
+        var addr = sockaddr_un()
+        addr.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &addr.sun_path) { p in
+            for (i, b) in path.utf8.enumerated() { p[i] = b }
+        }
+        _ = withUnsafePointer(to: &addr) { ap in
+            ap.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        chmod(path, 0o666)
+        _ = fcntl(fd, F_SETFL, O_NONBLOCK)
+    }
+
+    /// Every message received so far.
+    func drain() -> [String] {
+        var out: [String] = []
+        var buf = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let n = buf.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            if n <= 0 { break }
+            out.append(String(decoding: buf[0..<n], as: UTF8.self))
+        }
+        return out
+    }
+
+    deinit { close(fd); unlink(path) }
+}
+
 @Suite struct Vchkpw {
     func site(_ config: String = "webmail-ips = 127.0.0.9\n") throws -> Site {
         let s = try Site(config: config)
@@ -31,6 +66,26 @@ func envDump(_ out: String) -> [String: String] {
         #expect(env["USER"] == "joe" && env["HOME"] == home && env["SHELL"] == "NOLOGIN" && env["VPOPUSER"] == "joe@example.com")
         #expect(s.read(home + "/lastauth") == "192.0.2.7")
         #expect(try s.ok(["vuserinfo", "-l", "joe@example.com"]).out.hasSuffix("last auth ip: 192.0.2.7\n"))
+    }
+
+    @Test func syslogLinesNeverCarryPasswords() throws {
+        let s = try site()
+        let log = SyslogCollector(path: s.root + "/log.sock")
+        let pop = ["TCPLOCALPORT": "110", "TCPREMOTEIP": "192.0.2.7"]
+        for (level, expectFail, expectSuccess) in [("e", true, false), ("y", true, true), ("v", true, true), ("p", true, false), ("n", false, false)] {
+            try "webmail-ips = 127.0.0.9\nlog-socket = \(log.path)\nlogging = \(level)\nlog-name = vpoptest\n"
+                .write(toFile: s.home + "/etc/vpopmail.conf", atomically: true, encoding: .utf8)
+            #expect(try s.vchkpw("joe@example.com", "Wr0ng-Secret%", env: pop).status == 3)
+            #expect(try s.vchkpw("joe@example.com", "secret", env: pop).status == 0)
+            #expect(try s.vchkpw("ghost@example.com", "Wr0ng-Secret%", env: pop).status == 3)
+            let lines = log.drain()
+            #expect(lines.allSatisfy { !$0.contains("Wr0ng") && !$0.contains("secret") }, "\(lines)")
+            #expect(lines.allSatisfy { $0.hasPrefix("<21>") && $0.contains(" vpoptest[") }, "\(lines)")
+            #expect(lines.contains { $0.hasSuffix("vchkpw-pop3: password fail joe@example.com:192.0.2.7") } == expectFail, "\(level) \(lines)")
+            #expect(lines.contains { $0.hasSuffix("vchkpw-pop3: (PLAIN) login success joe@example.com:192.0.2.7") } == expectSuccess, "\(level) \(lines)")
+            // Unknown users are always logged.
+            #expect(lines.contains { $0.hasSuffix("vchkpw-pop3: vpopmail user not found ghost@example.com:192.0.2.7") }, "\(level) \(lines)")
+        }
     }
 
     @Test func exitCodesFollowTheReference() throws {
