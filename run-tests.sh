@@ -5,7 +5,7 @@ set -eu
 cd "$(dirname "$0")"
 
 . ./scripts/common.sh
-ensure_packages libcrypt-dev tinycdb ucspi-tcp util-linux dovecot-core dovecot-pop3d dovecot-imapd
+ensure_packages libcrypt-dev tinycdb ucspi-tcp util-linux procps passwd python3 dovecot-core dovecot-pop3d dovecot-imapd
 ensure_vpopmail_user /home/vpopmail
 
 swift build -c release --build-tests
