@@ -76,12 +76,6 @@ public final class CDBReader {
         return Array(UnsafeRawBufferPointer(start: base! + r.lowerBound, count: r.count))
     }
 
-    /// The data of the first record whose key is `key`, as a String (UTF-8, lossy), or nil.
-    public func findString(_ key: String) throws(CDBError) -> String? {
-        guard let r = try findRange(Array(key.utf8)) else { return nil }
-        return String(decoding: UnsafeRawBufferPointer(start: base! + r.lowerBound, count: r.count), as: UTF8.self)
-    }
-
     /// Byte range of the data of the first record with `key` inside the file, or nil.
     public func findRange(_ key: [UInt8]) throws(CDBError) -> Range<Int>? {
         let h = cdbHash(key)

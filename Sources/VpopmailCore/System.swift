@@ -63,12 +63,6 @@ public enum FS {
         return posixStat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR
     }
 
-    public static func status(_ path: String) throws(SystemError) -> Glibc.stat {
-        var st = Glibc.stat()
-        if posixStat(path, &st) != 0 { throw SystemError("stat", path, errno) }
-        return st
-    }
-
     /// The whole file. Throws ENOENT when missing.
     public static func read(_ path: String) throws(SystemError) -> [UInt8] {
         let fd = retry { open(path, O_RDONLY | O_CLOEXEC) }
@@ -241,14 +235,6 @@ public enum FS {
         }
     }
 
-    /// `chown -R` without following symlinks.
-    public static func chownTree(_ path: String, _ uid: uid_t, _ gid: gid_t) throws(SystemError) {
-        try chown(path, uid, gid)
-        if isDirectory(path) && !isSymlink(path) {
-            for name in try list(path) { try chownTree(path + "/" + name, uid, gid) }
-        }
-    }
-
     public static func isSymlink(_ path: String) -> Bool {
         var st = Glibc.stat()
         return lstat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFLNK
@@ -385,28 +371,6 @@ public enum Proc {
 
 /// Byte-level helpers for line-oriented files.
 public enum Bytes {
-    /// Splits `bytes` into lines (without the newline). A final line without newline is kept.
-    public static func lines(_ bytes: [UInt8]) -> [ArraySlice<UInt8>] {
-        var out: [ArraySlice<UInt8>] = []
-        var start = 0
-        bytes.withUnsafeBufferPointer { b in
-            var i = 0
-            let n = b.count
-            while i < n {
-                if let p = memchr(b.baseAddress! + i, 10, n - i) {
-                    let j = b.baseAddress!.distance(to: p.assumingMemoryBound(to: UInt8.self))
-                    out.append(bytes[start..<j])
-                    i = j + 1
-                    start = i
-                } else {
-                    break
-                }
-            }
-        }
-        if start < bytes.count { out.append(bytes[start..<bytes.count]) }
-        return out
-    }
-
     public static func textLines(_ text: String) -> [String] {
         var out = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
         if out.last == "" { out.removeLast() }
