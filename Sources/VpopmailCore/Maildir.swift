@@ -16,6 +16,20 @@ public enum Maildir {
 
     public static func sizePath(_ maildir: String) -> String { maildir + "/maildirsize" }
 
+    /// The address a Maildir path belongs to (upstream's `maildir_to_email`): the user is the
+    /// component before `/Maildir`, the domain the nearest ancestor containing a `.`;
+    /// `/…/domains/example.com/0/ann/Maildir/` is `ann@example.com`. Nil for relative paths and
+    /// paths without such components.
+    public static func address(ofPath path: String) -> String? {
+        guard path.hasPrefix("/") else { return nil }
+        var parts = path.split(separator: "/").map(String.init)
+        guard let m = parts.lastIndex(of: "Maildir"), m >= 2 else { return nil }
+        let user = parts[m - 1]
+        parts = Array(parts[..<(m - 1)])
+        guard let domain = parts.last(where: { $0.contains(".") }), Validate.isUsernameValid(user) else { return nil }
+        return "\(user)@\(domain)"
+    }
+
     /// Writes a fresh `maildirsize`: the quota line and the given totals.
     public static func writeSize(maildir: String, quota: String, bytes: UInt64, count: UInt64,
                                  owner: (uid: UInt32, gid: UInt32)?, sync: Bool) throws(SystemError) {

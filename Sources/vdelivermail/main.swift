@@ -216,7 +216,7 @@ func deliverLine(_ raw: String, quota: String? = nil, address: String, domain: D
     if isLooping(line) { finish(100, "mail is looping") }
     if line.hasPrefix("|") { return runProgram(line) }
     if line.hasPrefix("/") || line.hasPrefix(".") {
-        deliverMaildir(line, quota: quota, address: address, domain: domain)
+        deliverMaildir(line, quota: quota, address: Maildir.address(ofPath: line) ?? address, domain: domain)
         return nil
     }
     forward(line)

@@ -84,6 +84,12 @@ import Testing
         try "# keep a copy\n&copy@elsewhere.test\n| cat > \(copy)\n./Maildir/\n".write(toFile: home + "/.qmail", atomically: true, encoding: .utf8)
         #expect(try s.deliver(body, to: "joe", at: "example.com").status == 0)
         #expect(s.read(out)!.contains("args: -- copy@elsewhere.test"))
+        // A Maildir line naming another mailbox delivers there with that mailbox's address.
+        let pm = s.domainDir("example.com") + "/postmaster/Maildir"
+        try "\(pm)/\n".write(toFile: home + "/.qmail", atomically: true, encoding: .utf8)
+        #expect(try s.deliver(body, to: "joe", at: "example.com").status == 0)
+        #expect(s.read(pm + "/new/" + s.newMessages(pm)[0])!.contains("Delivered-To: postmaster@example.com\n"))
+        try "# keep a copy\n&copy@elsewhere.test\n| cat > \(copy)\n./Maildir/\n".write(toFile: home + "/.qmail", atomically: true, encoding: .utf8)
         #expect(s.read(copy) == body)
         #expect(s.newMessages(md).count == 1)
         for (status, expected) in [(99, 99), (100, 100), (1, 111), (64, 100)] as [(Int32, Int32)] {

@@ -89,6 +89,13 @@ import VpopmailCore
         #expect(Quota.stored("NOQUOTA").isNone)
     }
 
+    @Test func maildirPathsNameTheirAddress() {
+        #expect(Maildir.address(ofPath: "/home/vpopmail/domains/example.com/0/ann/Maildir/") == "ann@example.com")
+        #expect(Maildir.address(ofPath: "/home/vpopmail/domains/example.com/joe/Maildir") == "joe@example.com")
+        #expect(Maildir.address(ofPath: "./Maildir/") == nil)
+        #expect(Maildir.address(ofPath: "/var/mail/Maildir/") == nil)
+    }
+
     @Test func percentIsTheLargerOfSizeAndCount() {
         #expect(Maildir.percent(bytes: 50, count: 9, quota: Quota(bytes: 100, count: 10)) == 90)
         #expect(Maildir.percent(bytes: 50, count: 1, quota: Quota(bytes: 100, count: 10)) == 50)
