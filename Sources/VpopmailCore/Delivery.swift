@@ -3,6 +3,9 @@ import CShims
 import Glibc
 #endif
 
+/// O_TMPFILE (an unnamed file in a directory), which Swift's Glibc module does not export.
+public let vpopTmpfileFlag: Int32 = vpop_o_tmpfile()
+
 /// A message being delivered: a seekable file descriptor (qmail-local hands over a regular
 /// file; anything else is spooled to an unlinked temporary file first).
 public struct Message {
@@ -21,7 +24,7 @@ public struct Message {
             return Message(fd: 0, size: Int(st.st_size) - Int(lseek(0, 0, SEEK_CUR)))
         }
         let dir = Proc.env("TMPDIR") ?? "/tmp"
-        let fd = open(dir, vpop_o_tmpfile() | O_RDWR | O_CLOEXEC, 0o600)
+        let fd = open(dir, vpopTmpfileFlag | O_RDWR | O_CLOEXEC, 0o600)
         if fd < 0 { throw SystemError("open", dir, errno) }
         var buf = [UInt8](repeating: 0, count: 65536)
         var total = 0

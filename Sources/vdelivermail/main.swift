@@ -34,7 +34,7 @@ let host = hostRaw.lowercased()
 guard Validate.isUsernameValid(user), user.utf8.count <= LengthLimits.maxUserName else { finish(100, "invalid username") }
 guard Validate.isDomainValid(host), host.utf8.count <= LengthLimits.maxDomain else { finish(100, "invalid domain name") }
 
-let message: Message
+var message: Message
 do { message = try Message.fromStandardInput() } catch { finish(111, "system error: \(error)") }
 if message.size == 0 { exit(0) }  // upstream drops empty messages (make-seekable)
 
@@ -223,6 +223,29 @@ func deliverLine(_ raw: String, quota: String? = nil, address: String, domain: D
     return nil
 }
 
+/// The message as `spamc -f -u <address>` returns it, in an unnamed temporary file; nil (deliver
+/// the original) when spamc cannot run or fails: a filter problem never costs a message.
+@MainActor
+func spamFiltered(_ address: String) -> Message? {
+    let dir = Proc.env("TMPDIR") ?? "/tmp"
+    let out = open(dir, vpopTmpfileFlag | O_RDWR | O_CLOEXEC, 0o600)
+    guard out >= 0 else { return nil }
+    message.rewind()
+    let pid = fork()
+    if pid < 0 { close(out); return nil }
+    if pid == 0 {
+        if message.fd != 0 { dup2(message.fd, 0) }
+        dup2(out, 1)
+        execArgs([v.config.spamcProg, "-f", "-u", address])
+        _exit(111)
+    }
+    var st: Int32 = 0
+    while waitpid(pid, &st, 0) < 0 { if errno != EINTR { close(out); return nil } }
+    var sb = stat()
+    guard st == 0, fstat(out, &sb) == 0, sb.st_size > 0 else { close(out); return nil }
+    return Message(fd: out, size: Int(sb.st_size))
+}
+
 /// Delivers every line of a `.qmail` file; true when the file had at least one line.
 @MainActor
 func deliverDotQmail(_ path: String, address: String, domain: DomainInfo?) -> Bool {
@@ -297,6 +320,15 @@ if let (account, domain) = found {
         if !lines.isEmpty && !lines.contains(where: { $0.contains("vdelivermail") }) {
             for l in lines where deliverLine(l, address: address, domain: domain) == 99 { finish(99) }
             exit(0)
+        }
+    }
+    // SpamAssassin (spamassassin = y), unless the user or the domain turned it off.
+    let limits = (try? v.limits(domain)) ?? DomainLimits()
+    if v.config.spamassassin && !account.flags.contains(.noSpamassassin) && !limits.disableSpamassassin {
+        if let filtered = spamFiltered(address) { message = filtered }
+        if (account.flags.contains(.deleteSpam) || limits.deleteSpam)
+            && message.headerLines().contains(where: { $0 == "X-Spam-Flag: YES" }) {
+            exit(0)  // flagged spam, deletion asked for
         }
     }
     deliverMaildir(account.maildir + "/", quota: account.quota, address: address, domain: domain)

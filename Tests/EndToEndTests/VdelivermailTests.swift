@@ -121,6 +121,35 @@ import Testing
         #expect(try s.deliver(body, to: "joe-lists", at: "example.com", default: "bounce-no-mailbox").status == 100)
     }
 
+    @Test func spamassassinFiltersAndDeletesFlaggedSpamWhenAsked() throws {
+        let (s, md) = try site()
+        // A spamc stand-in: flags messages that mention SPAM, passes the rest through.
+        let spamc = s.root + "/spamc"
+        try "#!/bin/sh\nmsg=$(cat)\ncase \"$msg\" in *SPAM*) printf 'X-Spam-Flag: YES\\n%s\\n' \"$msg\";; *) printf 'X-Spam-Flag: NO\\n%s\\n' \"$msg\";; esac\n"
+            .write(toFile: spamc, atomically: true, encoding: .utf8)
+        chmod(spamc, 0o755)
+        try "spamassassin = y\nspamc-prog = \(spamc)\n".write(toFile: s.home + "/etc/vpopmail.conf", atomically: true, encoding: .utf8)
+        #expect(try s.deliver(body, to: "joe", at: "example.com").status == 0)
+        #expect(try s.deliver("Subject: SPAM offer\n\nbuy\n", to: "joe", at: "example.com").status == 0)
+        let texts = s.newMessages(md).map { s.read(md + "/new/" + $0)! }
+        #expect(texts.count == 2 && texts.contains { $0.contains("X-Spam-Flag: NO\nReceived:") }
+                && texts.contains { $0.contains("X-Spam-Flag: YES\nSubject: SPAM offer") })
+        // With delete spam (user flag), flagged messages are dropped; others still arrive.
+        try s.ok(["vmoduser", "-F", "joe@example.com"])
+        #expect(try s.deliver("Subject: SPAM again\n\nbuy\n", to: "joe", at: "example.com").status == 0)
+        #expect(try s.deliver(body, to: "joe", at: "example.com").status == 0)
+        #expect(s.newMessages(md).count == 3)
+        // NO_SPAMASSASSIN: no filtering at all.
+        try s.ok(["vmoduser", "-x", "-f", "joe@example.com"])
+        #expect(try s.deliver("Subject: SPAM\n\nx\n", to: "joe", at: "example.com").status == 0)
+        #expect(s.newMessages(md).map { s.read(md + "/new/" + $0)! }.contains { $0.contains("Delivered-To: joe@example.com\nSubject: SPAM\n") })
+        // A spamc that cannot run costs nothing: the message is delivered as it came.
+        try "spamassassin = y\nspamc-prog = /nonexistent/spamc\n".write(toFile: s.home + "/etc/vpopmail.conf", atomically: true, encoding: .utf8)
+        try s.ok(["vmoduser", "-x", "joe@example.com"])
+        #expect(try s.deliver(body, to: "joe", at: "example.com").status == 0)
+        #expect(s.newMessages(md).count == 5)
+    }
+
     @Test func deliverToStdoutShowsTheMessageInsteadOfWritingIt() throws {
         let (s, md) = try site()
         let r = try s.deliver(body, to: "joe", at: "example.com", env: ["DELIVER_TO_STDOUT": "1"])
