@@ -323,8 +323,8 @@ if let (account, domain) = found {
         }
     }
     // SpamAssassin (spamassassin = y), unless the user or the domain turned it off.
-    let limits = (try? v.limits(domain)) ?? DomainLimits()
-    if v.config.spamassassin && !account.flags.contains(.noSpamassassin) && !limits.disableSpamassassin {
+    if v.config.spamassassin, !account.flags.contains(.noSpamassassin),
+       case let limits = (try? v.limits(domain)) ?? DomainLimits(), !limits.disableSpamassassin {
         if let filtered = spamFiltered(address) { message = filtered }
         if (account.flags.contains(.deleteSpam) || limits.deleteSpam)
             && message.headerLines().contains(where: { $0 == "X-Spam-Flag: YES" }) {
