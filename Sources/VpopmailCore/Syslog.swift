@@ -12,12 +12,7 @@ public enum Syslog {
 
     public static func send(_ message: String, ident: String, facility: Int32 = mail, priority: Int32 = notice,
                             socketPath: String = "/dev/log") {
-        var t = time(nil)
-        var tmv = tm()
-        localtime_r(&t, &tmv)
-        var buf = [CChar](repeating: 0, count: 32)
-        strftime(&buf, 32, "%h %e %T", &tmv)
-        let stamp = String(decoding: buf.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        let stamp = formatTime(time(nil), "%h %e %T", utc: false)
         let line = Array("<\(facility | priority)>\(stamp) \(ident)[\(getpid())]: \(message)".utf8)
         let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { return }

@@ -411,3 +411,16 @@ public func parallelChunks(_ count: Int, threads: Int, _ body: @escaping @Sendab
     }
     for tid in tids { pthread_join(tid, nil) }
 }
+
+/// strftime(3) of `t` in UTC or local time (the C locale: English names).
+public func formatTime(_ t: time_t, _ format: String, utc: Bool) -> String {
+    var tt = t
+    var tmv = tm()
+    if utc { gmtime_r(&tt, &tmv) } else { localtime_r(&tt, &tmv) }
+    var buf = [CChar](repeating: 0, count: 128)
+    let n = strftime(&buf, buf.count, format, &tmv)
+    return String(decoding: buf.prefix(n).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+}
+
+/// An RFC 2822 date in UTC (`Date:` headers of bulletins and quota warnings).
+public func rfc2822Date(_ t: time_t) -> String { formatTime(t, "%a, %d %b %Y %H:%M:%S +0000", utc: true) }

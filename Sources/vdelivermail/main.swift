@@ -147,12 +147,7 @@ func quotaWarning(maildir: String, address: String, domainDir: String?) {
     guard let text else { return }
     let fd = open(stamp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
     if fd >= 0 { close(fd) }
-    var t = time(nil)
-    var tmv = tm()
-    gmtime_r(&t, &tmv)
-    var buf = [CChar](repeating: 0, count: 64)
-    strftime(&buf, 64, "%a, %d %b %Y %H:%M:%S +0000", &tmv)
-    let date = String(decoding: buf.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    let date = rfc2822Date(time(nil))
     let warnFD = open("/dev/null", O_RDONLY)
     defer { close(warnFD) }
     let body = Array("Delivered-To: \(address)\nDate: \(date)\n\(text)".utf8)

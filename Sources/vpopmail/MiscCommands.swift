@@ -161,16 +161,6 @@ func vpopbull(_ args: [String]) throws(Exit) -> Int32 {
     return status
 }
 
-func rfc2822Date(_ t: time_t) -> String {
-    var tt = t
-    var tmv = tm()
-    gmtime_r(&tt, &tmv)
-    let days = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]
-    let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
-    func two(_ n: Int32) -> String { n < 10 ? "0\(n)" : "\(n)" }
-    return "\(days[Int(tmv.tm_wday)]), \(two(tmv.tm_mday)) \(months[Int(tmv.tm_mon)]) \(tmv.tm_year + 1900) \(two(tmv.tm_hour)):\(two(tmv.tm_min)):\(two(tmv.tm_sec)) +0000"
-}
-
 // MARK: vdeloldusers
 
 func vdeloldusers(_ args: [String]) throws(Exit) -> Int32 {
