@@ -102,7 +102,7 @@ func vpopbull(_ args: [String]) throws(Exit) -> Int32 {
     var excluded = Set<String>()
     if let e = exclude {
         guard let t = try? FS.readText(e) else { say("Error: could not read exclude file \(e)"); return 255 }
-        for l in Bytes.textLines(t) { excluded.insert(l.trimmingSpacesPublic().lowercased()) }
+        for l in Bytes.textLines(t) { excluded.insert(l.trimmingSpaces().lowercased()) }
     }
     let v = try openVpopmail()
     var domains = g.rest.map { $0.lowercased() }

@@ -133,24 +133,9 @@ func readSecret(_ prompt: String) -> String? {
     return line
 }
 
-/// Splits `user@domain`; a missing domain is filled from the default domain.
+/// Splits `user@domain`; a missing domain is filled from the default domain
+/// (`$VPOPMAIL_DOMAIN`, `default-domain`, `etc/defaultdomain`).
 func splitEmail(_ v: Vpopmail, _ email: String) -> (user: String, domain: String) {
-    var (u, d) = Validate.splitAddress(email)
-    if d.isEmpty {
-        if let e = Proc.env("VPOPMAIL_DOMAIN"), !e.isEmpty { d = e.lowercased() }
-        else if let c = v.config.defaultDomain { d = c }
-        else if let f = try? FS.readText(v.etcDir + "/defaultdomain") {
-            d = (Bytes.textLines(f).first ?? "").trimmingSpacesPublic().lowercased()
-        }
-    }
-    return (u, d)
-}
-
-extension String {
-    func trimmingSpacesPublic() -> String {
-        var s = Substring(self)
-        while let f = s.first, f == " " || f == "\t" || f == "\r" { s = s.dropFirst() }
-        while let l = s.last, l == " " || l == "\t" || l == "\r" { s = s.dropLast() }
-        return String(s)
-    }
+    let (u, d) = Validate.splitAddress(email)
+    return (u, d.isEmpty ? v.defaultDomain(localIP: nil) : d)
 }

@@ -375,8 +375,11 @@ func vuserinfo(_ args: [String]) throws(Exit) -> Int32 {
     }
     let v = try openVpopmail()
     let all = sel.isEmpty
+    var limitsOfDomain: (dir: String, limits: DomainLimits)? = nil
     func display(_ a: Account, _ d: DomainInfo) throws(VpopmailError) {
-        let limits = try v.limits(d)
+        // One read of the domain's limits, also for a -D listing of every user.
+        if limitsOfDomain?.dir != d.dir { limitsOfDomain = (d.dir, try v.limits(d)) }
+        let limits = limitsOfDomain!.limits
         let flags = v.effectiveFlags(a, limits: limits)
         let quota = Quota.stored(a.quota)
         func usageText() -> String {
