@@ -9,6 +9,9 @@ let package = Package(
         .executable(name: "vpopmail", targets: ["vpopmail"]),
         .executable(name: "vchkpw", targets: ["vchkpw"]),
         .executable(name: "vdelivermail", targets: ["vdelivermail"]),
+        .executable(name: "vpopmail-sql", targets: ["vpopmail-sql"]),
+        .executable(name: "vchkpw-sql", targets: ["vchkpw-sql"]),
+        .executable(name: "vdelivermail-sql", targets: ["vdelivermail-sql"]),
     ],
     targets: [
         // libxcrypt's crypt.h (Debian: libcrypt-dev)
@@ -38,6 +41,34 @@ let package = Package(
             name: "vdelivermail",
             dependencies: ["VpopmailCore"],
             linkerSettings: [.unsafeFlags(["-static-executable"])]
+        ),
+        // The SQL client libraries (Debian: libmariadb-dev, libpq-dev, libsqlite3-dev).
+        .systemLibrary(name: "CMariaDB", path: "Sources/CMariaDB", pkgConfig: "libmariadb"),
+        .systemLibrary(name: "CLibPQ", path: "Sources/CLibPQ", pkgConfig: "libpq"),
+        .systemLibrary(name: "CSQLite", path: "Sources/CSQLite"),
+        // Accounts and tables in MySQL/MariaDB, PostgreSQL and SQLite (upstream's schema).
+        .target(name: "SQLStores", dependencies: ["VpopmailCore", "CMariaDB", "CLibPQ", "CSQLite"]),
+        // The same three programs built with the SQL stores (their sources are links to the
+        // ones above, compiled with VPOP_SQL). Loading the client libraries costs about 3 ms per
+        // start, so the cdb programs stay without them and hand over to these when
+        // `auth-module` names an SQL store.
+        .executableTarget(
+            name: "vpopmail-sql",
+            dependencies: ["VpopmailCore", "SQLStores"],
+            swiftSettings: [.define("VPOP_SQL")],
+            linkerSettings: [.unsafeFlags(["-static-stdlib"])]
+        ),
+        .executableTarget(
+            name: "vchkpw-sql",
+            dependencies: ["VpopmailCore", "SQLStores"],
+            swiftSettings: [.define("VPOP_SQL")],
+            linkerSettings: [.unsafeFlags(["-static-stdlib"])]
+        ),
+        .executableTarget(
+            name: "vdelivermail-sql",
+            dependencies: ["VpopmailCore", "SQLStores"],
+            swiftSettings: [.define("VPOP_SQL")],
+            linkerSettings: [.unsafeFlags(["-static-stdlib"])]
         ),
         .testTarget(name: "CDBTests", dependencies: ["CDB"]),
         .testTarget(name: "VpopmailCoreTests", dependencies: ["VpopmailCore", "CDB"]),

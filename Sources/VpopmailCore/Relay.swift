@@ -12,8 +12,11 @@ public struct Relay {
     public let owner: (uid: UInt32, gid: UInt32)
     public let clearMinutes: Int
     public let sync: Bool
+    /// The SQL store's `relay` table, when the store keeps one (else `etc/open-smtp`).
+    let tables: StoreTables?
 
     public init(_ v: Vpopmail) {
+        tables = v.tables
         openSMTPPath = v.etcDir + "/open-smtp"
         rulesPath = v.config.tcpserverFile ?? v.etcDir + "/tcp.smtp"
         owner = v.vpopIDs
@@ -54,6 +57,11 @@ public struct Relay {
     @discardableResult
     public func open(ip: String, now: Int) throws(VpopmailError) -> Bool {
         guard !ip.isEmpty else { return false }
+        if let t = tables {
+            guard try t.openRelay(ip: ip, time: now) else { return false }
+            try rebuild(openLines: try t.relayAddresses().map { Relay.line($0.ip) })
+            return true
+        }
         let lock = try sys(.couldNotUpdateFile) { () throws(SystemError) in try FileLock(openSMTPPath + ".lock") }
         defer { lock.unlock() }
         var lines = Bytes.textLines(try sys({ () throws(SystemError) in try FS.readText(openSMTPPath) }) ?? "")
@@ -71,6 +79,11 @@ public struct Relay {
     /// `clearopensmtp`: drops addresses older than `relay-clear-minutes` (and lines without a
     /// timestamp), then always rebuilds `tcp.smtp.cdb`.
     public func clear(now: Int) throws(VpopmailError) {
+        if let t = tables {
+            try t.clearRelay(olderThan: now - clearMinutes * 60)
+            try rebuild(openLines: try t.relayAddresses().map { Relay.line($0.ip) })
+            return
+        }
         let lock = try sys(.couldNotUpdateFile) { () throws(SystemError) in try FileLock(openSMTPPath + ".lock") }
         defer { lock.unlock() }
         let lines = Bytes.textLines(try sys({ () throws(SystemError) in try FS.readText(openSMTPPath) }) ?? "")

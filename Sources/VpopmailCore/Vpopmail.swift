@@ -19,6 +19,8 @@ public final class Vpopmail {
     public var vpopUID: UInt32 { vpopIDs.uid }
     public var vpopGID: UInt32 { vpopIDs.gid }
     public let store: AccountStore
+    /// The store's other tables (SQL stores); nil for the cdb store, whose state is in files.
+    public let tables: StoreTables?
 
     public var etcDir: String { home + "/etc" }
     /// Set while a change is part of another (vadddomain's postmaster): no onchange events.
@@ -36,10 +38,29 @@ public final class Vpopmail {
         } else {
             switch config.authModule {
             case "cdb": self.store = CDBStore(sync: config.fileSync, storeClear: config.clearPasswd)
+            case "passwd": self.store = PasswdStore()
             default:
-                throw VpopmailError(.notSupported, "auth-module \(config.authModule) is not available in this build")
+                guard let factory = sqlStoreFactory else {
+                    throw VpopmailError(.notSupported, "auth-module \(config.authModule) is not available in this build")
+                }
+                let owner: (uid: UInt32, gid: UInt32) = SystemUsers.user(config.vpopUser).map { ($0.uid, $0.gid) } ?? (89, 89)
+                self.store = try factory(home, config, owner)
             }
         }
+        tables = self.store as? StoreTables
+    }
+
+    /// The executable that has the SQL stores: the `-sql` twin of the running program, next to
+    /// it or in `<home>/bin`.
+    static func sqlTwin(home: String) -> String? {
+        let exe = Proc.executablePath() ?? ""
+        let base = Path.basename(exe)
+        let twin = base == "vchkpw" || base == "vdelivermail" ? base + "-sql" : "vpopmail-sql"
+        for dir in [Path.dirname(exe), home + "/bin"] where !exe.isEmpty || dir != "." {
+            let p = dir + "/" + twin
+            if access(p, X_OK) == 0 { return p }
+        }
+        return nil
     }
 
     /// The installation the running program belongs to: `$VPOPMAIL_HOME`, else the directory
@@ -51,6 +72,17 @@ public final class Vpopmail {
         var config = Config()
         if let text = try sys({ () throws(SystemError) in try FS.readText(confPath) }) {
             config = try Config.parse(text, file: confPath)
+        }
+        if config.authModule != "cdb" && config.authModule != "passwd" && sqlStoreFactory == nil {
+            // This executable is the cdb-only build: hand over to the SQL build, same argv.
+            guard let twin = sqlTwin(home: home) else {
+                throw VpopmailError(.notSupported, "auth-module \(config.authModule) needs the SQL programs (vpopmail-sql), which are not installed")
+            }
+            beforeSQLHandover?()
+            var cargs: [UnsafeMutablePointer<CChar>?] = CommandLine.arguments.map { strdup($0) }
+            cargs.append(nil)
+            execv(twin, cargs)
+            throw VpopmailError(.notSupported, "cannot run \(twin): errno \(errno)")
         }
         return try Vpopmail(home: home, config: config, qmailDir: Proc.env("QMAILDIR").flatMap { $0.isEmpty ? nil : $0 })
     }
@@ -97,7 +129,8 @@ public final class Vpopmail {
         defer { lock.unlock() }
         if try qmail.lookup(domain) != nil { throw VpopmailError(.domainAlreadyExists) }
         onchange("add_domain", domain, "-", .before)
-        var dc = try DirControl.load(root + "/.dir-control")
+        let dcKey = "dom_\(owner.uid)"
+        var dc = try loadDirControl(dcKey, root + "/.dir-control")
         let bucket = dc.next()
         if base.utf8.count + config.domainsDir.utf8.count + bucket.utf8.count + domain.utf8.count + 1 > LengthLimits.maxDir {
             throw VpopmailError(.dirTooLong)
@@ -113,7 +146,8 @@ public final class Vpopmail {
                 try FS.writeAtomic(dir + "/.qmail-default", qmailDefaultLine(config.domainDefaultDelivery),
                                    mode: 0o600, owner: owner, sync: sync)
             }
-            try dc.save(root + "/.dir-control", owner: owner, sync: sync)
+            try saveDirControl(dc, dcKey, root + "/.dir-control", owner: owner)
+            try tables?.domainAdded(domain)
             let notices = try qmail.addDomain(name: domain, realDomain: domain, uid: owner.uid, gid: owner.gid,
                                               dir: dir, optimize: optimize)
             if !optimize { qmail.signalQmailSend() }
@@ -123,9 +157,10 @@ public final class Vpopmail {
             // Roll back: control files, the directory and the counter.
             try? qmail.removeDomain(name: domain, realDomain: domain, uid: owner.uid, gid: owner.gid, dir: dir)
             try? FS.removeTree(dir)
-            if var back = try? DirControl.load(root + "/.dir-control"), back.curUsers == dc.curUsers {
+            try? tables?.domainDeleted(domain)
+            if var back = try? loadDirControl(dcKey, root + "/.dir-control"), back.curUsers == dc.curUsers {
                 back.release()
-                try? back.save(root + "/.dir-control", owner: owner, sync: sync)
+                try? saveDirControl(back, dcKey, root + "/.dir-control", owner: owner)
             }
             throw error
         }
@@ -144,6 +179,7 @@ public final class Vpopmail {
         if d.isAlias {
             onchange("del_domain", "\(d.name) alias of \(d.realDomain)", "-", .before)
             try qmail.removeDomain(name: d.name, realDomain: d.realDomain, uid: d.uid, gid: d.gid, dir: d.dir)
+            try tables?.aliasDomainDeleted(alias: d.name)
             qmail.signalQmailSend()
             onchange("del_domain", "\(d.name) alias of \(d.realDomain)", "-", .after)
             return
@@ -158,19 +194,22 @@ public final class Vpopmail {
         }()
         for alias in try aliasDomains(of: d.name) {
             try qmail.removeDomain(name: alias, realDomain: d.name, uid: d.uid, gid: d.gid, dir: d.dir)
+            try tables?.aliasDomainDeleted(alias: alias)
         }
         try qmail.removeDomain(name: d.name, realDomain: d.name, uid: d.uid, gid: d.gid, dir: d.dir)
         qmail.signalQmailSend()
+        try tables?.domainDeleted(d.name)
         try sys(.couldNotUpdateFile) { () throws(SystemError) in
             if FS.isSymlink(d.dir) { try FS.unlink(d.dir) } else { try FS.removeTree(d.dir) }
         }
         let dcPath = root + "/.dir-control"
-        if FS.exists(dcPath) {
+        let dcKey = "dom_\(d.uid)"
+        if tables != nil || FS.exists(dcPath) {
             let lock = try sys(.couldNotUpdateFile) { () throws(SystemError) in try FileLock(root + "/.dir-control.lock") }
             defer { lock.unlock() }
-            var dc = try DirControl.load(dcPath)
+            var dc = try loadDirControl(dcKey, dcPath)
             dc.release()
-            try dc.save(dcPath, owner: (d.uid, d.gid), sync: sync)
+            try saveDirControl(dc, dcKey, dcPath, owner: (d.uid, d.gid))
         }
     }
 
@@ -183,6 +222,10 @@ public final class Vpopmail {
         if try qmail.lookup(a) != nil { throw VpopmailError(.domainAlreadyExists) }
         onchange("add_alias_domain", a, r.realDomain, .before)
         let notices = try qmail.addDomain(name: a, realDomain: r.realDomain, uid: r.uid, gid: r.gid, dir: r.dir, optimize: false)
+        do { try tables?.aliasDomainAdded(alias: a, real: r.realDomain) } catch {
+            try? qmail.removeDomain(name: a, realDomain: r.realDomain, uid: r.uid, gid: r.gid, dir: r.dir)
+            throw error
+        }
         qmail.signalQmailSend()
         onchange("add_alias_domain", a, r.realDomain, .after)
         return notices
@@ -190,7 +233,18 @@ public final class Vpopmail {
 
     /// The allocation counter of a domain's user hashing (`vdominfo`'s "users").
     public func userCounter(_ d: DomainInfo) throws(VpopmailError) -> UInt64 {
-        try DirControl.load(d.dir + "/.dir-control").curUsers
+        try loadDirControl(d.realDomain, d.dir + "/.dir-control").curUsers
+    }
+
+    /// The hashing state `key` (a domain, or `dom_<uid>` for the domains tree): the store's
+    /// `dir_control` table, else the `.dir-control` file at `path`.
+    func loadDirControl(_ key: String, _ path: String) throws(VpopmailError) -> DirControl {
+        if let t = tables { return try t.dirControl(key) ?? DirControl() }
+        return try DirControl.load(path)
+    }
+
+    func saveDirControl(_ dc: DirControl, _ key: String, _ path: String, owner: (uid: UInt32, gid: UInt32)) throws(VpopmailError) {
+        if let t = tables { try t.setDirControl(key, dc) } else { try dc.save(path, owner: owner, sync: sync) }
     }
 
     // MARK: - Limits
@@ -201,7 +255,8 @@ public final class Vpopmail {
     /// The domain's limits: `.qmailadmin-limits`, else `vlimits.default`, else the built-in
     /// defaults (upstream fails when both files are missing).
     public func limits(_ d: DomainInfo) throws(VpopmailError) -> DomainLimits {
-        for p in [limitsPath(d), defaultLimitsPath] {
+        if let t = tables, t.keepsLimits, let l = try t.limits(domain: d.realDomain) { return l }
+        for p in tables?.keepsLimits == true ? [defaultLimitsPath] : [limitsPath(d), defaultLimitsPath] {
             if let t = try sys(.cannotReadLimits, { () throws(SystemError) in try FS.readText(p) }) {
                 return DomainLimits.parse(t)
             }
@@ -215,6 +270,7 @@ public final class Vpopmail {
     }
 
     public func setLimits(_ l: DomainLimits, for d: DomainInfo?) throws(VpopmailError) {
+        if let d, let t = tables, t.keepsLimits { return try t.setLimits(l, domain: d.realDomain) }
         let path = d.map(limitsPath) ?? defaultLimitsPath
         try sys(.couldNotUpdateFile) { () throws(SystemError) in
             try FS.writeAtomic(path, l.fileText, mode: 0o600, owner: d.map { ($0.uid, $0.gid) }, sync: sync)
@@ -222,6 +278,7 @@ public final class Vpopmail {
     }
 
     public func deleteLimits(_ d: DomainInfo) throws(VpopmailError) {
+        if let t = tables, t.keepsLimits { return try t.deleteLimits(domain: d.realDomain) }
         try sys(.couldNotUpdateFile) { () throws(SystemError) in try FS.unlink(limitsPath(d)) }
     }
 
@@ -332,7 +389,7 @@ public final class Vpopmail {
         let owner = d.owner
         let dcPath = d.dir + "/.dir-control"
         let freePath = d.dir + "/.dir_control_free"
-        var dc = try DirControl.load(dcPath)
+        var dc = try loadDirControl(d.realDomain, dcPath)
         var free = try DirControlFreeList(path: d.dir + "/.dir_control_free")
         var accounts: [Account] = []
         accounts.reserveCapacity(list.count)
@@ -375,7 +432,7 @@ public final class Vpopmail {
             let work = accounts
             // A bulk import (like upstream's vconvert) writes no lastauth: a missing file reads
             // the same as vadduser's "0.0.0.0" (never logged in) and saves an inode per account.
-            let lastauth = config.authLogging && work.count == 1
+            let lastauth = config.authLogging && work.count == 1 && tables == nil
             let switchable = geteuid() == 0 && owner.uid != 0
             @Sendable func createHome(_ a: Account, chownTo: (uid: UInt32, gid: UInt32)?) -> VpopmailError? {
                 do throws(SystemError) {
@@ -437,7 +494,7 @@ public final class Vpopmail {
             throw error
         }
         if config.usersBigDir {
-            try dc.save(dcPath, owner: owner, sync: sync)
+            try saveDirControl(dc, d.realDomain, dcPath, owner: owner)
             try free.save(owner: owner, sync: sync)
         }
         for a in accounts { onchange("add_user", "\(a.name)@\(d.realDomain)", "-", .after) }
@@ -500,9 +557,9 @@ public final class Vpopmail {
                 }
             }
             let dcPath = d.dir + "/.dir-control"
-            var dc = try DirControl.load(dcPath)
+            var dc = try loadDirControl(d.realDomain, dcPath)
             dc.release()
-            try dc.save(dcPath, owner: d.owner, sync: sync)
+            try saveDirControl(dc, d.realDomain, dcPath, owner: d.owner)
         }
         // Only ever remove a home inside the domain directory.
         if a.home.hasPrefix(d.dir + "/") && !a.home.contains("/../") {
@@ -576,7 +633,11 @@ public final class Vpopmail {
     // MARK: - Last auth
 
     /// Time and IP of the last login (`<home>/lastauth`: content = IP, mtime = time).
-    public func lastAuth(_ a: Account) -> (time: Int, ip: String?) {
+    public func lastAuth(_ a: Account, domain: String) -> (time: Int, ip: String?) {
+        if let t = tables {
+            guard let r = try? t.lastAuth(user: a.name, domain: domain) else { return (0, nil) }
+            return (r.time, r.ip)
+        }
         var st = Glibc.stat()
         let p = a.home + "/lastauth"
         guard posixStat(p, &st) == 0 else { return (0, nil) }
@@ -598,6 +659,7 @@ public final class Vpopmail {
 
     /// Alias names of a domain, sorted case-insensitively (reference §2.3.6).
     public func aliasNames(_ d: DomainInfo) throws(VpopmailError) -> [String] {
+        if let t = tables, t.keepsAliases { return try t.aliasNames(domain: d.realDomain) }
         var out: [String] = []
         for n in try sys({ () throws(SystemError) in try FS.list(d.dir) }) where n.hasPrefix(".qmail-") && n != ".qmail-default" {
             if n.hasSuffix(".lock") || n.contains(".tmp.") { continue }
@@ -609,6 +671,10 @@ public final class Vpopmail {
 
     /// The lines of one alias (nil when there is no such alias).
     public func aliasLines(_ alias: String, _ d: DomainInfo) throws(VpopmailError) -> [String]? {
+        if let t = tables, t.keepsAliases {
+            let l = try t.aliasLines(alias.lowercased(), domain: d.realDomain)
+            return l.isEmpty ? nil : l
+        }
         let p = aliasPath(alias.lowercased(), d)
         guard let t = try sys({ () throws(SystemError) in try FS.readText(p) }) else { return nil }
         return Bytes.textLines(t)
@@ -633,6 +699,11 @@ public final class Vpopmail {
         }
         lines.append(line)
         onchange("valias_insert", "\(a)@\(d.realDomain)", line, .before)
+        if let t = tables, t.keepsAliases {
+            try t.addAliasLine(a, domain: d.realDomain, line: line)
+            onchange("valias_insert", "\(a)@\(d.realDomain)", line, .after)
+            return
+        }
         try sys(.couldNotUpdateFile) { () throws(SystemError) in
             try FS.writeAtomic(aliasPath(a, d), lines.joined(separator: "\n") + "\n", mode: 0o600, owner: d.owner, sync: sync)
         }
@@ -649,6 +720,10 @@ public final class Vpopmail {
         let keep = lines.filter { !$0.hasPrefix(prefix) }
         onchange("valias_remove", "\(a)@\(d.realDomain)", prefix, .before)
         defer { onchange("valias_remove", "\(a)@\(d.realDomain)", prefix, .after) }
+        if let t = tables, t.keepsAliases {
+            for l in lines where l.hasPrefix(prefix) { try t.removeAliasLine(a, domain: d.realDomain, line: l) }
+            return
+        }
         try sys(.couldNotUpdateFile) { () throws(SystemError) in
             if keep.isEmpty { try FS.unlink(aliasPath(a, d)) }
             else { try FS.writeAtomic(aliasPath(a, d), keep.joined(separator: "\n") + "\n", mode: 0o600, owner: d.owner, sync: sync) }
@@ -660,6 +735,15 @@ public final class Vpopmail {
         let a = alias.lowercased()
         try checkAliasName(a)
         let d = try requireDomain(domain)
+        if let t = tables, t.keepsAliases {
+            guard try !(t.aliasLines(a, domain: d.realDomain).isEmpty) else {
+                throw VpopmailError(.userDoesNotExist, "No aliases \(a)@\(d.realDomain) found")
+            }
+            onchange("valias_delete", "\(a)@\(d.realDomain)", "-", .before)
+            try t.deleteAlias(a, domain: d.realDomain)
+            onchange("valias_delete", "\(a)@\(d.realDomain)", "-", .after)
+            return
+        }
         guard FS.exists(aliasPath(a, d)) else { throw VpopmailError(.userDoesNotExist, "No aliases \(a)@\(d.realDomain) found") }
         onchange("valias_delete", "\(a)@\(d.realDomain)", "-", .before)
         try sys(.couldNotUpdateFile) { () throws(SystemError) in try FS.unlink(aliasPath(a, d)) }
@@ -671,6 +755,7 @@ public final class Vpopmail {
     public var ipMapPath: String { etcDir + "/ip_alias_map" }
 
     public func ipMap() throws(VpopmailError) -> [(ip: String, domain: String)] {
+        if let t = tables { return try t.ipMap() }
         guard let t = try sys({ () throws(SystemError) in try FS.readText(ipMapPath) }) else { return [] }
         return Bytes.textLines(t).compactMap { l in
             let p = l.split(whereSeparator: { $0 == " " || $0 == "\t" })
@@ -686,11 +771,13 @@ public final class Vpopmail {
         try checkIP(ip)
         let dom = domain.lowercased()
         guard Validate.isDomainValid(dom) else { throw VpopmailError(.invalidDomainName) }
+        if let t = tables { return try t.addIPMap(ip: ip, domain: dom) }
         try editIPMap { $0.removeAll { $0.ip == ip && $0.domain == dom }; $0.append((ip, dom)) }
     }
 
     public func deleteIPMap(ip: String, domain: String) throws(VpopmailError) {
         let dom = domain.lowercased()
+        if let t = tables { return try t.deleteIPMap(ip: ip, domain: dom) }
         try editIPMap { $0.removeAll { $0.ip == ip && $0.domain == dom } }
     }
 
@@ -768,6 +855,10 @@ extension Vpopmail {
     /// Writes `<home>/lastauth`: the client address, the time in its mtime. Rewritten in place
     /// (one open, write, close per login; the file is a hint, not a record worth a rename).
     public func setLastAuth(_ a: Account, domain d: DomainInfo, ip: String) {
+        if let t = tables {
+            try? t.setLastAuth(user: a.name, domain: d.realDomain, ip: ip, time: Int(time(nil)))
+            return
+        }
         let path = a.home + "/lastauth"
         var fd = Glibc.open(path, O_WRONLY | O_NOFOLLOW | O_CLOEXEC)
         if fd < 0 && errno == ENOENT {

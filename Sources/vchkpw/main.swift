@@ -5,6 +5,10 @@ import VpopmailCore
 #if canImport(Glibc)
 import Glibc
 #endif
+#if VPOP_SQL
+import SQLStores
+SQLStores.register()
+#endif
 
 /// vchkpw's exit codes (reference §6.7); 111 is ours for internal failures and a failed exec.
 enum Code {
@@ -113,6 +117,15 @@ let password = String(decoding: passwordBytes, as: UTF8.self)
 let challenge = String(decoding: challengeBytes, as: UTF8.self)
 
 // MARK: - The installation
+
+// Handing over to vchkpw-sql (an SQL auth-module): it reads the same input on a new fd 3.
+beforeSQLHandover = {
+    var p: [Int32] = [0, 0]
+    guard pipe(&p) == 0 else { return }
+    _ = input.withUnsafeBytes { write(p[1], $0.baseAddress!, got) }
+    close(p[1])
+    if p[0] != 3 { dup2(p[0], 3); close(p[0]) }
+}
 
 let v: Vpopmail
 do {

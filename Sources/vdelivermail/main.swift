@@ -6,6 +6,10 @@ import VpopmailCore
 #if canImport(Glibc)
 import Glibc
 #endif
+#if VPOP_SQL
+import SQLStores
+SQLStores.register()
+#endif
 
 func say(_ s: String) {
     let line = s + "\n"
@@ -38,6 +42,11 @@ var message: Message
 do { message = try Message.fromStandardInput() } catch { finish(111, "system error: \(error)") }
 if message.size == 0 { exit(0) }  // upstream drops empty messages (make-seekable)
 
+// Handing over to vdelivermail-sql (an SQL auth-module): the message on stdin from its start.
+beforeSQLHandover = {
+    if message.fd != 0 { dup2(message.fd, 0) }
+    lseek(0, 0, SEEK_SET)
+}
 let v: Vpopmail
 do { v = try Vpopmail.open() } catch { finish(111, "vdelivermail: configuration error: \(error.message)") }
 

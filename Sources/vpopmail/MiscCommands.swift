@@ -203,7 +203,7 @@ func vdeloldusers(_ args: [String]) throws(Exit) -> Int32 {
         for dom in domains {
             let (accounts, d) = try v.users(domain: dom)
             for a in accounts where a.name != "postmaster" {
-                let (t, _) = v.lastAuth(a)
+                let (t, _) = v.lastAuth(a, domain: d.realDomain)
                 guard t != 0 && t < cutoff else { continue }
                 found += 1
                 if verbose { say("\(a.name)@\(d.realDomain)") }

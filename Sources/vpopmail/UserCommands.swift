@@ -408,7 +408,7 @@ func vuserinfo(_ args: [String]) throws(Exit) -> Int32 {
             say("dir:       \(a.home)")
             say("quota:     \(a.quota)")
             say("usage:     \(usageText())")
-            if v.config.authLogging { printLastAuth(a) }
+            if v.config.authLogging { printLastAuth(a, d) }
             return
         }
         if sel.contains("n") { say(a.name) }
@@ -420,10 +420,10 @@ func vuserinfo(_ args: [String]) throws(Exit) -> Int32 {
         if sel.contains("d") { say(a.home) }
         if sel.contains("q") { say(a.quota) }
         if sel.contains("Q") { say(usageText()) }
-        if sel.contains("l") { printLastAuth(a) }
+        if sel.contains("l") { printLastAuth(a, d) }
     }
-    func printLastAuth(_ a: Account) {
-        let (t, ip) = v.lastAuth(a)
+    func printLastAuth(_ a: Account, _ d: DomainInfo) {
+        let (t, ip) = v.lastAuth(a, domain: d.realDomain)
         if t == 0 || ip == nil || ip == "0.0.0.0" || ip == "" {
             if t != 0 { print("account created: \(asctimeString(t))", terminator: "") }
             say("last auth: Never logged in")

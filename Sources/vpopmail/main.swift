@@ -2,6 +2,10 @@ import VpopmailCore
 #if canImport(Glibc)
 import Glibc
 #endif
+#if VPOP_SQL
+import SQLStores
+SQLStores.register()
+#endif
 
 /// The administration commands, dispatched on the name the program was run as (install.sh
 /// links this executable under each classic name) or on the first argument.

@@ -1,0 +1,117 @@
+import CLibPQ
+import VpopmailCore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `etc/vpopmail.pgsql`: `host|port|user|password|database`; empty fields default to
+/// `localhost`, the default port, `postgres`, no password and `vpopmail` (reference §9.2).
+/// A host starting with `/` is a socket directory.
+public struct PGServer: Sendable, Equatable {
+    public var host = "localhost"
+    public var port = ""
+    public var user = "postgres"
+    public var password = ""
+    public var database = "vpopmail"
+
+    public init() {}
+
+    public init(line: String) {
+        let f = line.split(separator: "|", omittingEmptySubsequences: false).map(String.init)
+        func at(_ i: Int) -> String? { i < f.count && !f[i].isEmpty ? f[i] : nil }
+        if let h = at(0) { host = h }
+        if let p = at(1), p != "0" { port = p }
+        if let u = at(2) { user = u }
+        password = at(3) ?? ""
+        if let d = at(4) { database = d }
+    }
+}
+
+/// A PostgreSQL connection through libpq. Statements go through `PQexecParams` (an unnamed
+/// prepared statement with bound text values).
+public final class PGConnection: SQLConnection {
+    public let dialect = SQLDialect.pgsql
+    private var conn: OpaquePointer?
+
+    public init(_ s: PGServer) throws(SQLError) {
+        // Keyword/value arrays: nothing is spliced into a conninfo string.
+        var keys = ["host", "user", "dbname", "connect_timeout", "client_encoding"]
+        var values = [s.host, s.user, s.database, "2", "UTF8"]
+        if !s.port.isEmpty { keys.append("port"); values.append(s.port) }
+        if !s.password.isEmpty { keys.append("password"); values.append(s.password) }
+        let ck = keys.map { strdup($0) } + [nil]
+        let cv = values.map { strdup($0) } + [nil]
+        defer { for p in ck + cv { free(p) } }
+        let c = ck.map { UnsafePointer($0) }.withUnsafeBufferPointer { kp in
+            cv.map { UnsafePointer($0) }.withUnsafeBufferPointer { vp in
+                PQconnectdbParams(kp.baseAddress, vp.baseAddress, 0)
+            }
+        }
+        conn = c
+        if PQstatus(c) != CONNECTION_OK {
+            let msg = String(cString: PQerrorMessage(c)).trimmingSpaces()
+            close()
+            throw SQLError("PostgreSQL connect to \(s.host): \(msg)", lost: true)
+        }
+        // Quiet "relation already exists" notices of CREATE TABLE IF NOT EXISTS.
+        PQsetNoticeProcessor(c, { _, _ in }, nil)
+    }
+
+    deinit { close() }
+
+    public func close() {
+        if let conn { PQfinish(conn) }
+        conn = nil
+    }
+
+    public func query(_ sql: String, _ params: [SQLValue]) throws(SQLError) -> SQLRows {
+        try run(sql, params).rows
+    }
+
+    @discardableResult
+    public func execute(_ sql: String, _ params: [SQLValue]) throws(SQLError) -> Int {
+        try run(sql, params).affected
+    }
+
+    private func run(_ sql: String, _ params: [SQLValue]) throws(SQLError) -> (rows: SQLRows, affected: Int) {
+        guard let conn else { throw SQLError("PostgreSQL: not connected", lost: true) }
+        let text = dialect.placeholders(sql)
+        let cvals: [UnsafeMutablePointer<CChar>?] = params.map {
+            switch $0 {
+            case .text(let s): return strdup(s)
+            case .int(let i): return strdup(String(i))
+            case .null: return nil
+            }
+        }
+        defer { for p in cvals { free(p) } }
+        let res = cvals.map { UnsafePointer($0) }.withUnsafeBufferPointer { vp in
+            PQexecParams(conn, text, Int32(params.count), nil, vp.baseAddress, nil, nil, 0)
+        }
+        defer { PQclear(res) }
+        let status = PQresultStatus(res)
+        if status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK {
+            let msg = String(cString: PQresultErrorMessage(res)).trimmingSpaces()
+            let stateP = PQresultErrorField(res, 67 /* 'C': SQLSTATE */)
+            let state = stateP.map { String(cString: $0) } ?? ""
+            let lost = PQstatus(conn) != CONNECTION_OK || state.hasPrefix("08") || state == "57P01"
+            throw SQLError("PostgreSQL: \(msg)", code: 0, lost: lost, missingTable: state == "42P01", duplicateKey: state == "23505")
+        }
+        if status == PGRES_COMMAND_OK {
+            let n = Int(String(cString: PQcmdTuples(res))) ?? 0
+            return ([], n)
+        }
+        let nrows = Int(PQntuples(res)), ncols = Int(PQnfields(res))
+        var rows: SQLRows = []
+        rows.reserveCapacity(nrows)
+        for r in 0..<nrows {
+            var row: [String?] = []
+            row.reserveCapacity(ncols)
+            for c in 0..<ncols {
+                if PQgetisnull(res, Int32(r), Int32(c)) != 0 { row.append(nil); continue }
+                row.append(String(cString: PQgetvalue(res, Int32(r), Int32(c))))
+            }
+            rows.append(row)
+        }
+        return (rows, nrows)
+    }
+}
