@@ -50,6 +50,19 @@ public final class Vpopmail {
         tables = self.store as? StoreTables
     }
 
+    /// This executable is the cdb-only build: runs its SQL twin with the same arguments (returns
+    /// only by throwing).
+    public static func handOverToSQL(home: String, module: String) throws(VpopmailError) -> Never {
+        guard let twin = sqlTwin(home: home) else {
+            throw VpopmailError(.notSupported, "auth-module \(module) needs the SQL programs (vpopmail-sql), which are not installed")
+        }
+        beforeSQLHandover?()
+        var cargs: [UnsafeMutablePointer<CChar>?] = CommandLine.arguments.map { strdup($0) }
+        cargs.append(nil)
+        execv(twin, cargs)
+        throw VpopmailError(.notSupported, "cannot run \(twin): errno \(errno)")
+    }
+
     /// The executable that has the SQL stores: the `-sql` twin of the running program, next to
     /// it or in `<home>/bin`.
     static func sqlTwin(home: String) -> String? {
@@ -74,15 +87,7 @@ public final class Vpopmail {
             config = try Config.parse(text, file: confPath)
         }
         if config.authModule != "cdb" && config.authModule != "passwd" && sqlStoreFactory == nil {
-            // This executable is the cdb-only build: hand over to the SQL build, same argv.
-            guard let twin = sqlTwin(home: home) else {
-                throw VpopmailError(.notSupported, "auth-module \(config.authModule) needs the SQL programs (vpopmail-sql), which are not installed")
-            }
-            beforeSQLHandover?()
-            var cargs: [UnsafeMutablePointer<CChar>?] = CommandLine.arguments.map { strdup($0) }
-            cargs.append(nil)
-            execv(twin, cargs)
-            throw VpopmailError(.notSupported, "cannot run \(twin): errno \(errno)")
+            try handOverToSQL(home: home, module: config.authModule)
         }
         return try Vpopmail(home: home, config: config, qmailDir: Proc.env("QMAILDIR").flatMap { $0.isEmpty ? nil : $0 })
     }
@@ -238,12 +243,12 @@ public final class Vpopmail {
 
     /// The hashing state `key` (a domain, or `dom_<uid>` for the domains tree): the store's
     /// `dir_control` table, else the `.dir-control` file at `path`.
-    func loadDirControl(_ key: String, _ path: String) throws(VpopmailError) -> DirControl {
+    public func loadDirControl(_ key: String, _ path: String) throws(VpopmailError) -> DirControl {
         if let t = tables { return try t.dirControl(key) ?? DirControl() }
         return try DirControl.load(path)
     }
 
-    func saveDirControl(_ dc: DirControl, _ key: String, _ path: String, owner: (uid: UInt32, gid: UInt32)) throws(VpopmailError) {
+    public func saveDirControl(_ dc: DirControl, _ key: String, _ path: String, owner: (uid: UInt32, gid: UInt32)) throws(VpopmailError) {
         if let t = tables { try t.setDirControl(key, dc) } else { try dc.save(path, owner: owner, sync: sync) }
     }
 
@@ -854,10 +859,16 @@ extension Vpopmail {
 
     /// Writes `<home>/lastauth`: the client address, the time in its mtime. Rewritten in place
     /// (one open, write, close per login; the file is a hint, not a record worth a rename).
-    public func setLastAuth(_ a: Account, domain d: DomainInfo, ip: String) {
+    public func setLastAuth(_ a: Account, domain d: DomainInfo, ip: String, at when: Int? = nil) {
         if let t = tables {
-            try? t.setLastAuth(user: a.name, domain: d.realDomain, ip: ip, time: Int(time(nil)))
+            try? t.setLastAuth(user: a.name, domain: d.realDomain, ip: ip, time: when ?? Int(time(nil)))
             return
+        }
+        defer {
+            if let when {
+                var ts = [timespec(tv_sec: when, tv_nsec: 0), timespec(tv_sec: when, tv_nsec: 0)]
+                _ = utimensat(AT_FDCWD, a.home + "/lastauth", &ts, 0)
+            }
         }
         let path = a.home + "/lastauth"
         var fd = Glibc.open(path, O_WRONLY | O_NOFOLLOW | O_CLOEXEC)

@@ -27,6 +27,7 @@ let commands: [String: ([String]) throws(Exit) -> Int32] = [
     "vdeloldusers": vdeloldusers,
     "vmkpasswd": vmkpasswd,
     "clearopensmtp": clearopensmtp,
+    "vconvert": vconvert,
 ]
 
 var argv = CommandLine.arguments
