@@ -24,7 +24,7 @@ install -d -m 0700 -o vpopmail -g vchkpw "$VPOPMAIL_HOME/domains"
 install -m 0711 -o vpopmail -g vchkpw "$bin" "$VPOPMAIL_HOME/bin/vpopmail.new"
 mv -f "$VPOPMAIL_HOME/bin/vpopmail.new" "$VPOPMAIL_HOME/bin/vpopmail"
 for c in vadddomain vdeldomain vaddaliasdomain vdominfo vadduser vdeluser vpasswd vsetuserquota \
-         vmoduser vuserinfo valias vmoddomlimits vipmap vpopbull vdeloldusers vmkpasswd clearopensmtp; do
+         vmoduser vuserinfo valias vmoddomlimits vipmap vpopbull vdeloldusers vmkpasswd clearopensmtp vconvert; do
   ln -f "$VPOPMAIL_HOME/bin/vpopmail" "$VPOPMAIL_HOME/bin/$c.new"
   mv -f "$VPOPMAIL_HOME/bin/$c.new" "$VPOPMAIL_HOME/bin/$c"
 done

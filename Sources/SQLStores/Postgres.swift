@@ -49,7 +49,7 @@ public final class PGConnection: SQLConnection {
         }
         conn = c
         if PQstatus(c) != CONNECTION_OK {
-            let msg = String(cString: PQerrorMessage(c)).trimmingSpaces()
+            let msg = PGConnection.oneLine(String(cString: PQerrorMessage(c)))
             close()
             throw SQLError("PostgreSQL connect to \(s.host): \(msg)", lost: true)
         }
@@ -58,6 +58,12 @@ public final class PGConnection: SQLConnection {
     }
 
     deinit { close() }
+
+    /// libpq's messages span lines (a hint after a newline and tab): one line for logs.
+    static func oneLine(_ s: String) -> String {
+        s.split(whereSeparator: { $0 == "\n" || $0 == "\t" || $0 == "\r" }).map { $0.trimmingSpaces() }
+            .filter { !$0.isEmpty }.joined(separator: " ")
+    }
 
     public func close() {
         if let conn { PQfinish(conn) }
@@ -90,7 +96,7 @@ public final class PGConnection: SQLConnection {
         defer { PQclear(res) }
         let status = PQresultStatus(res)
         if status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK {
-            let msg = String(cString: PQresultErrorMessage(res)).trimmingSpaces()
+            let msg = PGConnection.oneLine(String(cString: PQresultErrorMessage(res)))
             let stateP = PQresultErrorField(res, 67 /* 'C': SQLSTATE */)
             let state = stateP.map { String(cString: $0) } ?? ""
             let lost = PQstatus(conn) != CONNECTION_OK || state.hasPrefix("08") || state == "57P01"

@@ -14,7 +14,7 @@ let vdelivermailBinary = packageRoot + "/.build/release/vdelivermail"
 
 let commandNames = ["clearopensmtp", "vadddomain", "vdeldomain", "vaddaliasdomain", "vdominfo", "vadduser", "vdeluser", "vpasswd",
                     "vsetuserquota", "vmoduser", "vuserinfo", "valias", "vmoddomlimits", "vipmap", "vpopbull",
-                    "vdeloldusers", "vmkpasswd"]
+                    "vdeloldusers", "vmkpasswd", "vconvert"]
 
 struct Result {
     var status: Int32
@@ -22,13 +22,40 @@ struct Result {
     var err: String
 }
 
+/// The SQL servers run-tests.sh started (scripts/sqlservers.sh): from the environment, else
+/// from the file it writes. `host|port|user|password` (replica: `...|datadir`).
+func sqlServer(_ name: String) -> String? {
+    if let v = ProcessInfo.processInfo.environment[name], !v.isEmpty { return v }
+    let file = (ProcessInfo.processInfo.environment["SQLDIR"] ?? "/tmp/vpop-sql") + "/env"
+    guard let text = try? String(contentsOfFile: file, encoding: .utf8) else { return nil }
+    for line in text.split(separator: "\n") where line.hasPrefix(name + "=") {
+        return String(line.dropFirst(name.count + 1))
+    }
+    return nil
+}
+
+struct MissingServer: Error, CustomStringConvertible {
+    let name: String
+    var description: String { "\(name) is not set: run the tests with ./run-tests.sh (it starts MariaDB and PostgreSQL)" }
+}
+
 /// A temporary vpopmail installation: `home` (bin, etc, domains) and a qmail directory.
 final class Site: @unchecked Sendable {
     let root: String
     let home: String
     let qmail: String
+    /// `cdb`, `sqlite`, `mysql`, `mysql-large` (one table per domain) or `pgsql`.
+    let store: String
+    /// The database of an SQL store (dropped with the site).
+    var database: String? = nil
 
-    init(config: String = "") throws {
+    /// A site on `store`; SQL stores keep aliases and limits in their tables too.
+    convenience init(store: String, config: String = "") throws {
+        try self.init(config: config, store: store)
+    }
+
+    init(config: String = "", store: String = "cdb") throws {
+        self.store = store
         root = NSTemporaryDirectory() + "vpop-e2e-\(UUID().uuidString.prefix(8))"
         home = root + "/home"
         qmail = root + "/qmail"
@@ -39,12 +66,75 @@ final class Site: @unchecked Sendable {
         for c in commandNames { try fm.createSymbolicLink(atPath: home + "/bin/" + c, withDestinationPath: vpopmailBinary) }
         try fm.copyItem(atPath: vchkpwBinary, toPath: home + "/bin/vchkpw")
         try fm.copyItem(atPath: vdelivermailBinary, toPath: home + "/bin/vdelivermail")
+        for p in ["vchkpw-sql", "vdelivermail-sql", "vpopmail-sql"] {
+            try fm.createSymbolicLink(atPath: home + "/bin/" + p, withDestinationPath: packageRoot + "/.build/release/" + p)
+        }
         try fm.copyItem(atPath: packageRoot + "/etc/vlimits.default", toPath: home + "/etc/vlimits.default")
-        try config.write(toFile: home + "/etc/vpopmail.conf", atomically: true, encoding: .utf8)
+        var conf = config
+        if store != "cdb" {
+            let module = store == "mysql-large" ? "mysql" : store
+            conf = "auth-module = \(module)\nvalias = y\nmysql-limits = y\n" + (store == "mysql-large" ? "many-domains = n\n" : "") + conf
+            try connect(module)
+        }
+        try conf.write(toFile: home + "/etc/vpopmail.conf", atomically: true, encoding: .utf8)
         chown(root, 0, 0)
     }
 
-    deinit { try? FileManager.default.removeItem(atPath: root) }
+    deinit {
+        try? FileManager.default.removeItem(atPath: root)
+        for (module, db) in databases { Site.dropDatabase(module, db) }
+    }
+
+    /// Databases made for this site, by module.
+    var databases: [String: String] = [:]
+
+    /// Writes the connection file of `module` (mysql, pgsql) with a new database of this site's.
+    func connect(_ module: String) throws {
+        let db = "vpt_" + UUID().uuidString.prefix(8).lowercased()
+        switch module {
+        case "mysql":
+            guard let srv = sqlServer("VPOP_TEST_MYSQL") else { throw MissingServer(name: "VPOP_TEST_MYSQL") }
+            try "\(srv)|\(db)\n".write(toFile: home + "/etc/vpopmail.mysql", atomically: true, encoding: .utf8)
+        case "pgsql":
+            guard let srv = sqlServer("VPOP_TEST_PGSQL") else { throw MissingServer(name: "VPOP_TEST_PGSQL") }
+            let f = srv.split(separator: "|").map(String.init)
+            let r = try tool(["/usr/bin/psql", "-q", "-h", f[0], "-p", f[1], "-U", f[2], "-d", "postgres", "-c", "CREATE DATABASE \(db)"])
+            if r.status != 0 { throw MissingServer(name: "PostgreSQL (\(r.err))") }
+            try "\(srv)|\(db)\n".write(toFile: home + "/etc/vpopmail.pgsql", atomically: true, encoding: .utf8)
+        default: return
+        }
+        databases[module] = db
+        if database == nil { database = db }
+    }
+
+    static func dropDatabase(_ module: String, _ db: String) {
+        if module == "mysql", let srv = sqlServer("VPOP_TEST_MYSQL") {
+            let f = srv.split(separator: "|").map(String.init)
+            _ = try? tool(["/usr/bin/mariadb", "--no-defaults", "-h", f[0], "-P", f[1], "-u", f[2], "-p" + f[3], "-e", "DROP DATABASE IF EXISTS \(db)"])
+        } else if module == "pgsql", let srv = sqlServer("VPOP_TEST_PGSQL") {
+            let f = srv.split(separator: "|").map(String.init)
+            _ = try? tool(["/usr/bin/psql", "-q", "-h", f[0], "-p", f[1], "-U", f[2], "-d", "postgres", "-c", "DROP DATABASE IF EXISTS \(db)"])
+        }
+    }
+
+    /// Runs SQL in the site's database with the server's own client; the output rows
+    /// tab-separated.
+    func sql(_ statement: String, module: String? = nil) throws -> Result {
+        let m = module ?? (store.hasPrefix("mysql") ? "mysql" : store)
+        if m == "mysql-server" {
+            let f = sqlServer("VPOP_TEST_MYSQL")!.split(separator: "|").map(String.init)
+            return try tool(["/usr/bin/mariadb", "--no-defaults", "-N", "-B", "-h", f[0], "-P", f[1], "-u", f[2], "-p" + f[3], "-e", statement])
+        }
+        if m == "mysql" {
+            let f = sqlServer("VPOP_TEST_MYSQL")!.split(separator: "|").map(String.init)
+            return try tool(["/usr/bin/mariadb", "--no-defaults", "-N", "-B", "-h", f[0], "-P", f[1], "-u", f[2], "-p" + f[3], "-e", statement]
+                            + (databases["mysql"].map { [$0] } ?? []))
+        } else if m == "pgsql" {
+            let f = sqlServer("VPOP_TEST_PGSQL")!.split(separator: "|").map(String.init)
+            return try tool(["/usr/bin/psql", "-q", "-A", "-t", "-F", "\t", "-h", f[0], "-p", f[1], "-U", f[2], "-d", databases["pgsql"]!, "-c", statement])
+        }
+        return try tool(["/usr/bin/sqlite3", "-separator", "\t", home + "/domains/_vpopmail.sqlite", statement])
+    }
 
     var environment: [String: String] {
         ["VPOPMAIL_HOME": home, "QMAILDIR": qmail, "PATH": "/usr/bin:/bin", "TZ": "UTC"]
