@@ -9,11 +9,10 @@ QMAILDIR=${QMAILDIR:-/var/qmail}
 cd "$(dirname "$0")"
 
 . ./scripts/common.sh
-ensure_packages libcrypt-dev
+# libxcrypt; the SQL client libraries for the -sql programs (MariaDB/MySQL, PostgreSQL, SQLite).
+ensure_packages libcrypt-dev libmariadb-dev libpq-dev libsqlite3-dev pkg-config
 
-swift build -c release --product vpopmail
-swift build -c release --product vchkpw
-swift build -c release --product vdelivermail
+swift build -c release
 bindir=$(swift build -c release --show-bin-path)
 bin=$bindir/vpopmail
 
@@ -29,8 +28,10 @@ for c in vadddomain vdeldomain vaddaliasdomain vdominfo vadduser vdeluser vpassw
   mv -f "$VPOPMAIL_HOME/bin/$c.new" "$VPOPMAIL_HOME/bin/$c"
 done
 
-# vchkpw and vdelivermail: their own static executables (run per login, per message)
-for p in vchkpw vdelivermail; do
+# vchkpw and vdelivermail: their own static executables (run per login, per message). The -sql
+# programs are the same three with the SQL stores; the others hand over to them when
+# auth-module names an SQL store.
+for p in vchkpw vdelivermail vpopmail-sql vchkpw-sql vdelivermail-sql; do
   install -m 0711 -o vpopmail -g vchkpw "$bindir/$p" "$VPOPMAIL_HOME/bin/$p.new"
   mv -f "$VPOPMAIL_HOME/bin/$p.new" "$VPOPMAIL_HOME/bin/$p"
 done

@@ -5,14 +5,16 @@ set -eu
 cd "$(dirname "$0")"
 
 . ./scripts/common.sh
-ensure_packages libcrypt-dev tinycdb ucspi-tcp util-linux procps passwd python3 dovecot-core dovecot-pop3d dovecot-imapd
+. ./scripts/sqlservers.sh
+ensure_packages libcrypt-dev tinycdb ucspi-tcp util-linux procps passwd python3 dovecot-core dovecot-pop3d dovecot-imapd \
+  $sql_packages sqlite3
 ensure_vpopmail_user /home/vpopmail
 
 swift build -c release --build-tests
 
 # install.sh into a throw-away tree, then the README's example against it.
 t=$(mktemp -d)
-trap 'rm -rf "$t"' EXIT
+trap 'rm -rf "$t"; sql_stop' EXIT
 VPOPMAIL_HOME="$t/home" QMAILDIR="$t/qmail" ./install.sh >/dev/null
 VPOPMAIL_HOME="$t/home" QMAILDIR="$t/qmail" ./install.sh >/dev/null   # idempotent
 env -u VPOPMAIL_HOME -u QMAILDIR "$t/home/bin/vadddomain" example.com 'postmaster-secret'
@@ -21,6 +23,16 @@ env -u VPOPMAIL_HOME -u QMAILDIR "$t/home/bin/vuserinfo" -n -d joe@example.com |
 grep -qx "+example.com-:example.com:89:89:$t/home/domains/example.com:-::" "$t/qmail/users/assign"
 printf 'joe@example.com\0joe-secret\0\0' | env -u VPOPMAIL_HOME -u QMAILDIR TCPLOCALPORT=25 "$t/home/bin/vchkpw" /bin/true 3<&0
 [ -x "$t/home/bin/vdelivermail" ]
+# The same tree on the SQLite store: the static programs hand over to their -sql twins.
+printf 'auth-module = sqlite\n' >> "$t/home/etc/vpopmail.conf"
+env -u VPOPMAIL_HOME -u QMAILDIR "$t/home/bin/vadddomain" example.org 'postmaster-secret'
+env -u VPOPMAIL_HOME -u QMAILDIR "$t/home/bin/vadduser" ann@example.org 'ann-secret'
+printf 'ann@example.org\0ann-secret\0\0' | env -u VPOPMAIL_HOME -u QMAILDIR TCPLOCALPORT=25 "$t/home/bin/vchkpw" /bin/true 3<&0
+[ -s "$t/home/domains/_vpopmail.sqlite" ]
 echo "install.sh: ok"
 
+# MariaDB (primary and replica) and PostgreSQL on loopback for the SQL store tests.
+# The tests read the servers' addresses from $SQLDIR/env.
+sql_start
+export SQLDIR
 swift test -c release --skip-build

@@ -46,7 +46,7 @@ public struct Config: Sendable {
     // Account store
     public var authModule = "cdb"
     public var manyDomains = true
-    public var mysqlReplication = false
+    public var mysqlReplication = true
     public var mysqlLimits = false
     public var valias = false
     public var sqlAliasdomains = true
