@@ -72,6 +72,11 @@ enum LogClass { case password, logon, access, internalError, success }
 
 @MainActor
 func log(_ cls: LogClass, _ text: String) {
+    // `sql-logging`: every event also as a `vlog` row (user, domain, login, address, message);
+    // the passwd column stays empty.
+    if let t = sqlLog {
+        try? t.log(user: logUser, domain: logDomain, logon: logLogin, remoteIP: clientIP, message: text, error: cls != .success)
+    }
     switch cls {
     case .password: if logLevel == "n" { return }
     case .success: if logLevel != "y" && logLevel != "v" { return }
@@ -81,6 +86,8 @@ func log(_ cls: LogClass, _ text: String) {
     Syslog.send(msg, ident: ident, socketPath: logSocket)
 }
 var ident = "vpopmail"
+nonisolated(unsafe) var sqlLog: StoreTables? = nil
+var logUser = "", logDomain = "", logLogin = ""
 var logSocket = "/dev/log"
 
 func die(_ code: Int32) -> Never { exit(code) }
@@ -135,6 +142,8 @@ do {
     die(Code.temporary)
 }
 logLevel = v.config.logging
+if v.config.sqlLogging { sqlLog = v.tables }
+logLogin = login
 ident = v.config.logName
 logSocket = v.config.logSocket
 if service != .smtp && v.config.webmailIPs.contains(clientIP) && !underDovecot {
@@ -165,6 +174,7 @@ if !Validate.isUsernameValid(user) || user.utf8.count > LengthLimits.maxUserName
     die(Code.badChars)
 }
 let vpopuser = login.lowercased()
+(logUser, logDomain) = (user, domainName)
 
 // MARK: - Exec
 

@@ -41,8 +41,11 @@ import Testing
         return false
     }
 
-    @Test func popAndImapLoginThroughDovecot() throws {
-        let s = try Site(config: "webmail-ips =\n")
+    /// Through the cdb store, and through PostgreSQL (vchkpw hands over to vchkpw-sql with fd 3
+    /// and Dovecot's fd 4 intact).
+    @Test(arguments: ["cdb", "pgsql"])
+    func popAndImapLoginThroughDovecot(store: String) throws {
+        let s = try Site(store: store, config: "webmail-ips =\n")
         try s.ok(["vadddomain", "example.com", "pw"])
         try s.ok(["vadduser", "joe@example.com", "secret"])
         try s.ok(["vadduser", "noimap@example.com", "secret"])

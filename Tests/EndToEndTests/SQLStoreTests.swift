@@ -27,6 +27,12 @@ import Testing
         #expect(try s.sql("SELECT user, domain, remote_ip FROM lastauth").out == "joe\texample.com\t192.0.2.1\n")
         #expect(try s.sql("SELECT domain, cur_users, level_max, the_dir FROM dir_control WHERE domain = 'example.com'").out == "example.com\t2\t3\t\n")
         #expect(try s.sql("SELECT version FROM vpopmail_schema WHERE name = 'vpopmail'").out == "56\n")
+        // sql-logging: vlog rows for a success and a failure, never the password.
+        #expect(try s.vchkpw("joe@example.com", "Wrong-Pass-123", env: ["TCPLOCALPORT": "110", "TCPREMOTEIP": "192.0.2.2"]).status == 3)
+        let vlog = try s.sql("SELECT user, passwd, domain, logon, remoteip, error, message FROM vlog ORDER BY id").out
+        #expect(vlog.hasPrefix("joe\t\texample.com\tjoe@example.com\t192.0.2.1\t0\t"), "\(vlog)")
+        #expect(vlog.contains("joe\t\texample.com\tjoe@example.com\t192.0.2.2\t1\tvchkpw-110: password fail"), "\(vlog)")
+        #expect(!vlog.contains("secret") && !vlog.contains("Wrong-Pass"))
     }
 
     @Test func perDomainTables() throws {
