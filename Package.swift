@@ -10,9 +10,7 @@ let package = Package(
         .executable(name: "vchkpw", targets: ["vchkpw"]),
         .executable(name: "vdelivermail", targets: ["vdelivermail"]),
         .executable(name: "vpopmail-sql", targets: ["vpopmail-sql"]),
-        .executable(name: "vchkpw-sql", targets: ["vchkpw-sql"]),
-        .executable(name: "vdelivermail-sql", targets: ["vdelivermail-sql"]),
-    ],
+    ] + ["vchkpw", "vdelivermail"].flatMap { p in ["mysql", "pgsql", "sqlite"].map { Product.executable(name: "\(p)-\($0)", targets: ["\(p)-\($0)"]) } },
     targets: [
         // libxcrypt's crypt.h (Debian: libcrypt-dev)
         .systemLibrary(name: "CCrypt", path: "Sources/CCrypt"),
@@ -46,30 +44,33 @@ let package = Package(
         .systemLibrary(name: "CMariaDB", path: "Sources/CMariaDB", pkgConfig: "libmariadb"),
         .systemLibrary(name: "CLibPQ", path: "Sources/CLibPQ", pkgConfig: "libpq"),
         .systemLibrary(name: "CSQLite", path: "Sources/CSQLite"),
-        // Accounts and tables in MySQL/MariaDB, PostgreSQL and SQLite (upstream's schema).
-        .target(name: "SQLStores", dependencies: ["VpopmailCore", "CMariaDB", "CLibPQ", "CSQLite"]),
+        // Accounts and tables in MySQL/MariaDB, PostgreSQL and SQLite (upstream's schema), and one
+        // driver target per client library.
+        .target(name: "SQLStores", dependencies: ["VpopmailCore"]),
+        .target(name: "SQLMySQL", dependencies: ["SQLStores", "CMariaDB"]),
+        .target(name: "SQLPostgres", dependencies: ["SQLStores", "CLibPQ"]),
+        .target(name: "SQLSQLite", dependencies: ["SQLStores", "CSQLite"]),
         // The same three programs built with the SQL stores (their sources are links to the
-        // ones above, compiled with VPOP_SQL). Loading the client libraries costs about 3 ms per
-        // start, so the cdb programs stay without them and hand over to these when
-        // `auth-module` names an SQL store.
+        // ones above, compiled with VPOP_SQL). Loading the client libraries costs time at every
+        // start (libpq alone brings 24 libraries), so the cdb programs stay without them and hand
+        // over to these when `auth-module` names an SQL store: vpopmail-sql has every driver,
+        // vchkpw-<module> and vdelivermail-<module> only their own.
         .executableTarget(
             name: "vpopmail-sql",
-            dependencies: ["VpopmailCore", "SQLStores"],
-            swiftSettings: [.define("VPOP_SQL")],
+            dependencies: ["VpopmailCore", "SQLStores", "SQLMySQL", "SQLPostgres", "SQLSQLite"],
+            swiftSettings: [.define("VPOP_SQL"), .define("VPOP_MYSQL"), .define("VPOP_PGSQL"), .define("VPOP_SQLITE")],
             linkerSettings: [.unsafeFlags(["-static-stdlib"])]
         ),
-        .executableTarget(
-            name: "vchkpw-sql",
-            dependencies: ["VpopmailCore", "SQLStores"],
-            swiftSettings: [.define("VPOP_SQL")],
-            linkerSettings: [.unsafeFlags(["-static-stdlib"])]
-        ),
-        .executableTarget(
-            name: "vdelivermail-sql",
-            dependencies: ["VpopmailCore", "SQLStores"],
-            swiftSettings: [.define("VPOP_SQL")],
-            linkerSettings: [.unsafeFlags(["-static-stdlib"])]
-        ),
+    ] + ["vchkpw", "vdelivermail"].flatMap { program in
+        [("mysql", "SQLMySQL", "VPOP_MYSQL"), ("pgsql", "SQLPostgres", "VPOP_PGSQL"), ("sqlite", "SQLSQLite", "VPOP_SQLITE")].map { module, driver, flag in
+            Target.executableTarget(
+                name: "\(program)-\(module)",
+                dependencies: ["VpopmailCore", "SQLStores", .target(name: driver)],
+                swiftSettings: [.define("VPOP_SQL"), .define(flag)],
+                linkerSettings: [.unsafeFlags(["-static-stdlib"])]
+            )
+        }
+    } + [
         .testTarget(name: "CDBTests", dependencies: ["CDB"]),
         .testTarget(name: "VpopmailCoreTests", dependencies: ["VpopmailCore", "CDB"]),
         .testTarget(name: "EndToEndTests", dependencies: ["CDB"]),

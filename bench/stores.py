@@ -19,7 +19,7 @@ def server(name):
 
 
 def main():
-    base, home, qmail, _ = big_domain_site("storesbench-", USERS, ["vchkpw", "vchkpw-sql"])
+    base, home, qmail, _ = big_domain_site("storesbench-", USERS, ["vchkpw", "vchkpw-mysql", "vchkpw-pgsql", "vchkpw-sqlite"])
     try:
         env = {"VPOPMAIL_HOME": home, "QMAILDIR": qmail, "PATH": "/usr/bin:/bin"}
         conf = os.path.join(home, "etc/vpopmail.conf")

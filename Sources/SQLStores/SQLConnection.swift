@@ -69,3 +69,61 @@ public struct SQLError: Error, CustomStringConvertible, Sendable {
 
     public var description: String { message }
 }
+
+/// One line of `etc/vpopmail.mysql`: `host|port-or-socket|user|password|database`.
+public struct MySQLServer: Sendable, Equatable {
+    public var host = "localhost"
+    public var port: UInt32 = 0
+    public var socket: String? = nil
+    public var user = "root"
+    public var password = ""
+    public var database = "vpopmail"
+
+    public init() {}
+
+    /// Parses one line; the fields are taken as they are (a `|` cannot be part of a value).
+    public init(line: String) {
+        let f = line.split(separator: "|", omittingEmptySubsequences: false).map(String.init)
+        func at(_ i: Int) -> String? { i < f.count && !f[i].isEmpty ? f[i] : nil }
+        if let h = at(0) { host = h }
+        if let p = at(1) {
+            if p.hasPrefix("/") { socket = p } else { port = UInt32(p) ?? 0 }
+        }
+        if let u = at(2) { user = u }
+        password = at(3) ?? ""
+        if let d = at(4) { database = d }
+    }
+
+    public var label: String { socket.map { "\(host):\($0)" } ?? "\(host):\(port)" }
+}
+
+/// `etc/vpopmail.pgsql`: `host|port|user|password|database`; empty fields default to
+/// `localhost`, the default port, `postgres`, no password and `vpopmail` (reference §9.2).
+/// A host starting with `/` is a socket directory.
+public struct PGServer: Sendable, Equatable {
+    public var host = "localhost"
+    public var port = ""
+    public var user = "postgres"
+    public var password = ""
+    public var database = "vpopmail"
+
+    public init() {}
+
+    public init(line: String) {
+        let f = line.split(separator: "|", omittingEmptySubsequences: false).map(String.init)
+        func at(_ i: Int) -> String? { i < f.count && !f[i].isEmpty ? f[i] : nil }
+        if let h = at(0) { host = h }
+        if let p = at(1), p != "0" { port = p }
+        if let u = at(2) { user = u }
+        password = at(3) ?? ""
+        if let d = at(4) { database = d }
+    }
+}
+
+/// The client libraries linked into this executable: the `-sql` admin program has all three,
+/// `vchkpw-<module>` and `vdelivermail-<module>` only their own (each library costs start-up time).
+public enum SQLDrivers {
+    nonisolated(unsafe) public static var mysql: ((MySQLServer, _ createDatabase: Bool) throws(SQLError) -> SQLConnection)? = nil
+    nonisolated(unsafe) public static var pgsql: ((PGServer) throws(SQLError) -> SQLConnection)? = nil
+    nonisolated(unsafe) public static var sqlite: ((String, (uid: UInt32, gid: UInt32)?) throws(SQLError) -> SQLConnection)? = nil
+}

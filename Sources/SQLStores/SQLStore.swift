@@ -65,9 +65,10 @@ public final class SQLStore: AccountStore, StoreTables {
             let read = MySQLServer(line: first)
             let update = lines.count > 1 ? MySQLServer(line: lines[1]) : read
             let split = update != read && config.mysqlReplication
+            guard let driver = SQLDrivers.mysql else { throw missingDriver("mysql") }
             return SQLStore(dialect: .mysql, config: config, home: home,
-                            read: { () throws(SQLError) in try MariaDBConnection(split ? read : update, createDatabase: false) },
-                            update: { () throws(SQLError) in try MariaDBConnection(update, createDatabase: true) },
+                            read: { () throws(SQLError) in try driver(split ? read : update, false) },
+                            update: { () throws(SQLError) in try driver(update, true) },
                             separateRead: split)
         case "pgsql":
             let path = home + "/etc/vpopmail.pgsql"
@@ -76,15 +77,21 @@ public final class SQLStore: AccountStore, StoreTables {
             }
             let lines = Bytes.textLines(text).map { $0.trimmingSpaces() }.filter { !$0.isEmpty && !$0.hasPrefix("#") }
             let server = PGServer(line: lines.first ?? "")
-            let c: () throws(SQLError) -> SQLConnection = { () throws(SQLError) in try PGConnection(server) }
+            guard let driver = SQLDrivers.pgsql else { throw missingDriver("pgsql") }
+            let c: () throws(SQLError) -> SQLConnection = { () throws(SQLError) in try driver(server) }
             return SQLStore(dialect: .pgsql, config: config, home: home, read: c, update: c, separateRead: false)
         case "sqlite":
             let path = home + "/" + config.domainsDir + "/_vpopmail.sqlite"
-            let c: () throws(SQLError) -> SQLConnection = { () throws(SQLError) in try SQLiteConnection(path: path, owner: owner) }
+            guard let driver = SQLDrivers.sqlite else { throw missingDriver("sqlite") }
+            let c: () throws(SQLError) -> SQLConnection = { () throws(SQLError) in try driver(path, owner) }
             return SQLStore(dialect: .sqlite, config: config, home: home, read: c, update: c, separateRead: false)
         default:
             throw VpopmailError(.badConfig, "unknown auth-module \(config.authModule)")
         }
+    }
+
+    static func missingDriver(_ module: String) -> VpopmailError {
+        VpopmailError(.notSupported, "this program was built without the \(module) store (use vpopmail-sql)")
     }
 
     // MARK: - Connections and retries

@@ -53,8 +53,8 @@ public final class Vpopmail {
     /// This executable is the cdb-only build: runs its SQL twin with the same arguments (returns
     /// only by throwing).
     public static func handOverToSQL(home: String, module: String) throws(VpopmailError) -> Never {
-        guard let twin = sqlTwin(home: home) else {
-            throw VpopmailError(.notSupported, "auth-module \(module) needs the SQL programs (vpopmail-sql), which are not installed")
+        guard let twin = sqlTwin(home: home, module: module) else {
+            throw VpopmailError(.notSupported, "auth-module \(module) needs the SQL programs (vpopmail-sql, vchkpw-\(module), vdelivermail-\(module)), which are not installed")
         }
         beforeSQLHandover?()
         var cargs: [UnsafeMutablePointer<CChar>?] = CommandLine.arguments.map { strdup($0) }
@@ -63,12 +63,12 @@ public final class Vpopmail {
         throw VpopmailError(.notSupported, "cannot run \(twin): errno \(errno)")
     }
 
-    /// The executable that has the SQL stores: the `-sql` twin of the running program, next to
-    /// it or in `<home>/bin`.
-    static func sqlTwin(home: String) -> String? {
+    /// The executable that has the SQL store: `vchkpw-<module>`, `vdelivermail-<module>`, else
+    /// `vpopmail-sql` (every store), next to the running program or in `<home>/bin`.
+    static func sqlTwin(home: String, module: String) -> String? {
         let exe = Proc.executablePath() ?? ""
         let base = Path.basename(exe)
-        let twin = base == "vchkpw" || base == "vdelivermail" ? base + "-sql" : "vpopmail-sql"
+        let twin = base == "vchkpw" || base == "vdelivermail" ? base + "-" + module : "vpopmail-sql"
         for dir in [Path.dirname(exe), home + "/bin"] where !exe.isEmpty || dir != "." {
             let p = dir + "/" + twin
             if access(p, X_OK) == 0 { return p }

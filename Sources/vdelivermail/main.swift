@@ -8,7 +8,27 @@ import Glibc
 #endif
 #if VPOP_SQL
 import SQLStores
+#endif
+#if VPOP_MYSQL
+import SQLMySQL
+#endif
+#if VPOP_PGSQL
+import SQLPostgres
+#endif
+#if VPOP_SQLITE
+import SQLSQLite
+#endif
+#if VPOP_SQL
 SQLStores.register()
+#endif
+#if VPOP_MYSQL
+MySQLDriver.register()
+#endif
+#if VPOP_PGSQL
+PostgresDriver.register()
+#endif
+#if VPOP_SQLITE
+SQLiteDriver.register()
 #endif
 
 func say(_ s: String) {

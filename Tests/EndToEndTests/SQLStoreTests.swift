@@ -31,7 +31,7 @@ import Testing
         #expect(try s.vchkpw("joe@example.com", "Wrong-Pass-123", env: ["TCPLOCALPORT": "110", "TCPREMOTEIP": "192.0.2.2"]).status == 3)
         let vlog = try s.sql("SELECT user, passwd, domain, logon, remoteip, error, message FROM vlog ORDER BY id").out
         #expect(vlog.hasPrefix("joe\t\texample.com\tjoe@example.com\t192.0.2.1\t0\t"), "\(vlog)")
-        #expect(vlog.contains("joe\t\texample.com\tjoe@example.com\t192.0.2.2\t1\tvchkpw-110: password fail"), "\(vlog)")
+        #expect(vlog.contains("joe\t\texample.com\tjoe@example.com\t192.0.2.2\t1\tpassword fail joe@example.com:192.0.2.2\n"), "\(vlog)")
         #expect(!vlog.contains("secret") && !vlog.contains("Wrong-Pass"))
     }
 

@@ -1,31 +1,9 @@
 import CLibPQ
+import SQLStores
 import VpopmailCore
 #if canImport(Glibc)
 import Glibc
 #endif
-
-/// `etc/vpopmail.pgsql`: `host|port|user|password|database`; empty fields default to
-/// `localhost`, the default port, `postgres`, no password and `vpopmail` (reference §9.2).
-/// A host starting with `/` is a socket directory.
-public struct PGServer: Sendable, Equatable {
-    public var host = "localhost"
-    public var port = ""
-    public var user = "postgres"
-    public var password = ""
-    public var database = "vpopmail"
-
-    public init() {}
-
-    public init(line: String) {
-        let f = line.split(separator: "|", omittingEmptySubsequences: false).map(String.init)
-        func at(_ i: Int) -> String? { i < f.count && !f[i].isEmpty ? f[i] : nil }
-        if let h = at(0) { host = h }
-        if let p = at(1), p != "0" { port = p }
-        if let u = at(2) { user = u }
-        password = at(3) ?? ""
-        if let d = at(4) { database = d }
-    }
-}
 
 /// A PostgreSQL connection through libpq. Statements go through `PQexecParams` (an unnamed
 /// prepared statement with bound text values).
@@ -119,5 +97,12 @@ public final class PGConnection: SQLConnection {
             rows.append(row)
         }
         return (rows, nrows)
+    }
+}
+
+/// Installs the PostgreSQL driver into `SQLStore`.
+public enum PostgresDriver {
+    public static func register() {
+        SQLDrivers.pgsql = { (server) throws(SQLError) in try PGConnection(server) }
     }
 }

@@ -1,4 +1,5 @@
 import CSQLite
+import SQLStores
 import VpopmailCore
 #if canImport(Glibc)
 import Glibc
@@ -28,6 +29,8 @@ public final class SQLiteConnection: SQLConnection {
             throw SQLError("SQLite open \(path): \(msg)", code: Int(rc))
         }
         sqlite3_busy_timeout(h, 30_000)
+        // The rollback journal, not WAL: with WAL even readers need to create files next to
+        // the database, which vdelivermail (running as the domain's uid) may not be allowed to.
         if !existed, let owner, geteuid() == 0 { _ = chown(path, owner.uid, owner.gid) }
     }
 
@@ -89,5 +92,12 @@ public final class SQLiteConnection: SQLConnection {
             rows.append(row)
         }
         return (rows, n == 0 ? Int(sqlite3_changes(db)) : rows.count)
+    }
+}
+
+/// Installs the SQLite driver into `SQLStore`.
+public enum SQLiteDriver {
+    public static func register() {
+        SQLDrivers.sqlite = { (path, owner) throws(SQLError) in try SQLiteConnection(path: path, owner: owner) }
     }
 }

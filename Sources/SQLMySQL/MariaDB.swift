@@ -1,35 +1,9 @@
 import CMariaDB
+import SQLStores
 import VpopmailCore
 #if canImport(Glibc)
 import Glibc
 #endif
-
-/// One line of `etc/vpopmail.mysql`: `host|port-or-socket|user|password|database`.
-public struct MySQLServer: Sendable, Equatable {
-    public var host = "localhost"
-    public var port: UInt32 = 0
-    public var socket: String? = nil
-    public var user = "root"
-    public var password = ""
-    public var database = "vpopmail"
-
-    public init() {}
-
-    /// Parses one line; the fields are taken as they are (a `|` cannot be part of a value).
-    public init(line: String) {
-        let f = line.split(separator: "|", omittingEmptySubsequences: false).map(String.init)
-        func at(_ i: Int) -> String? { i < f.count && !f[i].isEmpty ? f[i] : nil }
-        if let h = at(0) { host = h }
-        if let p = at(1) {
-            if p.hasPrefix("/") { socket = p } else { port = UInt32(p) ?? 0 }
-        }
-        if let u = at(2) { user = u }
-        password = at(3) ?? ""
-        if let d = at(4) { database = d }
-    }
-
-    public var label: String { socket.map { "\(host):\($0)" } ?? "\(host):\(port)" }
-}
 
 /// A MariaDB/MySQL connection through libmariadb, with server-side prepared statements only.
 public final class MariaDBConnection: SQLConnection {
@@ -190,5 +164,12 @@ public final class MariaDBConnection: SQLConnection {
             rows.append(row)
         }
         return (rows, rows.count)
+    }
+}
+
+/// Installs the MariaDB/MySQL driver into `SQLStore`.
+public enum MySQLDriver {
+    public static func register() {
+        SQLDrivers.mysql = { (server, create) throws(SQLError) in try MariaDBConnection(server, createDatabase: create) }
     }
 }

@@ -1,0 +1,1 @@
+../vchkpw/main.swift

@@ -1,0 +1,1 @@
+../vdelivermail/main.swift
