@@ -74,5 +74,6 @@ let package = Package(
         .testTarget(name: "CDBTests", dependencies: ["CDB"]),
         .testTarget(name: "VpopmailCoreTests", dependencies: ["VpopmailCore", "CDB"]),
         .testTarget(name: "EndToEndTests", dependencies: ["CDB"]),
+        .testTarget(name: "SQLStoreUnitTests", dependencies: ["VpopmailCore", "SQLStores", "SQLMySQL", "SQLPostgres"]),
     ]
 )

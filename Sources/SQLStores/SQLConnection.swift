@@ -70,6 +70,12 @@ public struct SQLError: Error, CustomStringConvertible, Sendable {
     public var description: String { message }
 }
 
+/// The five `|`-separated fields of a connection line; an empty or missing field is nil.
+func connectionFields(_ line: String) -> [String?] {
+    let f = line.split(separator: "|", omittingEmptySubsequences: false).map(String.init)
+    return (0..<5).map { $0 < f.count && !f[$0].isEmpty ? f[$0] : nil }
+}
+
 /// One line of `etc/vpopmail.mysql`: `host|port-or-socket|user|password|database`.
 public struct MySQLServer: Sendable, Equatable {
     public var host = "localhost"
@@ -83,15 +89,14 @@ public struct MySQLServer: Sendable, Equatable {
 
     /// Parses one line; the fields are taken as they are (a `|` cannot be part of a value).
     public init(line: String) {
-        let f = line.split(separator: "|", omittingEmptySubsequences: false).map(String.init)
-        func at(_ i: Int) -> String? { i < f.count && !f[i].isEmpty ? f[i] : nil }
-        if let h = at(0) { host = h }
-        if let p = at(1) {
+        let f = connectionFields(line)
+        if let h = f[0] { host = h }
+        if let p = f[1] {
             if p.hasPrefix("/") { socket = p } else { port = UInt32(p) ?? 0 }
         }
-        if let u = at(2) { user = u }
-        password = at(3) ?? ""
-        if let d = at(4) { database = d }
+        if let u = f[2] { user = u }
+        password = f[3] ?? ""
+        if let d = f[4] { database = d }
     }
 
     public var label: String { socket.map { "\(host):\($0)" } ?? "\(host):\(port)" }
@@ -110,13 +115,12 @@ public struct PGServer: Sendable, Equatable {
     public init() {}
 
     public init(line: String) {
-        let f = line.split(separator: "|", omittingEmptySubsequences: false).map(String.init)
-        func at(_ i: Int) -> String? { i < f.count && !f[i].isEmpty ? f[i] : nil }
-        if let h = at(0) { host = h }
-        if let p = at(1), p != "0" { port = p }
-        if let u = at(2) { user = u }
-        password = at(3) ?? ""
-        if let d = at(4) { database = d }
+        let f = connectionFields(line)
+        if let h = f[0] { host = h }
+        if let p = f[1], p != "0" { port = p }
+        if let u = f[2] { user = u }
+        password = f[3] ?? ""
+        if let d = f[4] { database = d }
     }
 }
 

@@ -147,16 +147,16 @@ public final class SQLStore: AccountStore, StoreTables {
     func write(_ sql: String, _ params: [SQLValue] = [], table: Table? = nil) throws(VpopmailError) -> Int {
         wrote = true
         var c = try update()
-        var retried = false
+        var reconnected = false, created = false
         while true {
             do {
                 return try c.execute(sql, params)
-            } catch let e where e.lost && !inTransaction && !retried {
-                retried = true
+            } catch let e where e.lost && !inTransaction && !reconnected {
+                reconnected = true
                 reset(c)
                 c = try update()
-            } catch let e where e.missingTable && table != nil && !retried {
-                retried = true
+            } catch let e where e.missingTable && table != nil && !created {
+                created = true
                 try create(table!)
             } catch {
                 if error.duplicateKey { throw VpopmailError(.usernameExists, error.message, cause: error) }
