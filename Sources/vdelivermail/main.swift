@@ -300,6 +300,21 @@ do {
     // qmail ran us for this domain: not finding it means a broken users/assign or store;
     // retrying later beats losing the message to the default delivery.
     guard domainInfo != nil else { finish(111, "vdelivermail: domain \(host) not found in users/assign") }
+    // valias (aliases in the SQL store, `valias = y`): the alias's lines, else the nearest
+    // `<prefix->default` alias with DEFAULT set to the rest; any row found is the delivery.
+    if let t = v.tables, t.keepsAliases, let d = domainInfo {
+        var lines = try t.aliasLines(user, domain: d.realDomain)
+        var end = user.endIndex
+        while lines.isEmpty, let dash = user[..<end].lastIndex(of: "-") {
+            lines = try t.aliasLines(String(user[...dash]) + "default", domain: d.realDomain)
+            if !lines.isEmpty { setenv("DEFAULT", String(user[user.index(after: dash)...]), 1) }
+            end = dash
+        }
+        if !lines.isEmpty {
+            for l in lines where deliverLine(l, address: recipient, domain: d) == 99 { finish(99) }
+            finish(0, "vdelivermail: valiases processed")
+        }
+    }
     if let d = domainInfo, let a = try v.store.account(user, in: d) { found = (a, d) }
     // qmail-ext: joe-foo.bar is joe with the extension foo:bar when there is no joe-foo.bar.
     if found == nil, v.config.qmailExt, let d = domainInfo, let dash = user.firstIndex(of: "-") {

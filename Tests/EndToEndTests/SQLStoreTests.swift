@@ -88,6 +88,28 @@ import Testing
         #expect(try s.ok(["valias", "-s", "prog@example.com"]).out == "prog@example.com -> |/usr/bin/printf '%s' \"x\\\\y\"\n")
     }
 
+    /// With `valias = y` qmail-local finds no `.qmail-<alias>` file: vdelivermail delivers the
+    /// alias's rows itself, and `<prefix->default` rows catch the rest with DEFAULT set.
+    @Test(arguments: ["sqlite", "mysql", "pgsql"])
+    func vdelivermailDeliversValiasRows(store: String) throws {
+        let s = try Site(store: store)
+        try s.ok(["vadddomain", "example.com", "pw"])
+        try s.ok(["vadduser", "joe@example.com", "secret"])
+        let maildir = s.domainDir("example.com") + "/joe/Maildir"
+        try s.ok(["valias", "-i", maildir + "/", "team@example.com"])
+        let out = s.domainDir("example.com") + "/program-output"  // the program runs as the domain owner
+        try s.ok(["valias", "-i", "|/bin/sh -c 'echo \"$DEFAULT\" > \(out)'", "list-default@example.com"])
+        let r = try s.deliver("Subject: to the team\n\nhello\n", to: "team", at: "example.com")
+        #expect(r.status == 0 && r.out.contains("valiases processed"), "\(r.out)")
+        #expect(s.newMessages(maildir).count == 1)
+        let r2 = try s.deliver("Subject: list\n\nhello\n", to: "list-sub-x", at: "example.com")
+        #expect(r2.status == 0, "\(r2.out)")
+        #expect(s.read(out) == "sub-x\n")
+        // Not an alias: the account as usual.
+        #expect(try s.deliver("Subject: joe\n\nhello\n", to: "joe", at: "example.com").status == 0)
+        #expect(s.newMessages(maildir).count == 2)
+    }
+
     @Test(arguments: ["mysql", "pgsql"])
     func serverThatDoesNotAnswerIsTemporary(store: String) throws {
         let s = try Site(store: store)
