@@ -134,6 +134,29 @@ final class SyslogCollector {
         #expect(try s.vchkpw("joe", "secret", env: env).status == 3)
     }
 
+    /// The seed's fallback: no vipmap entry, so the reverse DNS name of the server address (or
+    /// its parent domain) names the domain. /etc/hosts is replaced in a private mount namespace.
+    @Test func reverseDNSNamesTheDomain() throws {
+        let s = try site("webmail-ips = 127.0.0.9\nip-alias-domains = y\n")
+        try s.ok(["vadddomain", "rdns.test", "pw"])
+        try s.ok(["vadduser", "ann@rdns.test", "secret"])
+        let hosts = s.root + "/hosts"
+        try "127.0.0.1 localhost\n127.0.0.77 mail.rdns.test\n127.0.0.78 rdns.test\n".write(toFile: hosts, atomically: true, encoding: .utf8)
+        func login(_ ip: String) throws -> Result {
+            try s.run(["/usr/bin/unshare", "-m", "/bin/sh", "-c",
+                       "mount --bind \"$1\" /etc/hosts && exec 3<&0 </dev/null && exec \"$2\" /usr/bin/env", "sh", hosts, s.home + "/bin/vchkpw"],
+                      stdin: "ann\0secret\0\0", env: ["TCPLOCALPORT": "110", "TCPLOCALIP": ip])
+        }
+        let parent = try login("127.0.0.77")
+        #expect(parent.status == 0, "\(parent.out) \(parent.err)")
+        #expect(envDump(parent.out)["HOME"] == s.domainDir("rdns.test") + "/ann")
+        #expect(try login("127.0.0.78").status == 0)
+        #expect(try login("127.0.0.79").status == 3)  // no name: no domain
+        // A vipmap entry wins over the name.
+        try s.ok(["vipmap", "-a", "127.0.0.77", "example.com"])
+        #expect(try login("127.0.0.77").status == 3)  // ann is not in example.com
+    }
+
     @Test func serviceFlagsByConnection() throws {
         let s = try site()
         try s.ok(["vadduser", "noimap@example.com", "secret"])
