@@ -1,6 +1,31 @@
 // swift-tools-version:6.0
 import PackageDescription
 
+/// vchkpw and vdelivermail are single-threaded top-level programs. Swift 6 guards their
+/// main-actor code with run-time executor checks (SE-0423), which link the concurrency runtime
+/// and libdispatch into the static binary; dispatch's start-up (CPU probing) then runs on every
+/// login and every message. Off: nothing in them runs on another thread or executor.
+let noActorChecks: [SwiftSetting] = [.unsafeFlags(["-Xfrontend", "-disable-dynamic-actor-isolation"])]
+
+/// vchkpw-<store> and vdelivermail-<store>: the program with one SQL client library.
+let sqlDrivers: [(module: String, driver: String, flag: String)] =
+    [("mysql", "SQLMySQL", "VPOP_MYSQL"), ("pgsql", "SQLPostgres", "VPOP_PGSQL"), ("sqlite", "SQLSQLite", "VPOP_SQLITE")]
+var sqlPrograms: [Target] = []
+var sqlProducts: [Product] = []
+for program in ["vchkpw", "vdelivermail"] {
+    for d in sqlDrivers {
+        let name = program + "-" + d.module
+        let settings: [SwiftSetting] = [.define("VPOP_SQL"), .define(d.flag)] + noActorChecks
+        sqlPrograms.append(.executableTarget(
+            name: name,
+            dependencies: ["VpopmailCore", "SQLStores", .target(name: d.driver)],
+            swiftSettings: settings,
+            linkerSettings: [.unsafeFlags(["-static-stdlib"])]
+        ))
+        sqlProducts.append(.executable(name: name, targets: [name]))
+    }
+}
+
 let package = Package(
     name: "vpopmail",
     products: [
@@ -10,7 +35,7 @@ let package = Package(
         .executable(name: "vchkpw", targets: ["vchkpw"]),
         .executable(name: "vdelivermail", targets: ["vdelivermail"]),
         .executable(name: "vpopmail-sql", targets: ["vpopmail-sql"]),
-    ] + ["vchkpw", "vdelivermail"].flatMap { p in ["mysql", "pgsql", "sqlite"].map { Product.executable(name: "\(p)-\($0)", targets: ["\(p)-\($0)"]) } },
+    ] + sqlProducts,
     targets: [
         // libxcrypt's crypt.h (Debian: libcrypt-dev)
         .systemLibrary(name: "CCrypt", path: "Sources/CCrypt"),
@@ -32,12 +57,14 @@ let package = Package(
         .executableTarget(
             name: "vchkpw",
             dependencies: ["VpopmailCore"],
+            swiftSettings: noActorChecks,
             linkerSettings: [.unsafeFlags(["-static-executable"])]
         ),
         // The delivery agent qmail-local runs per message: fully static, no Foundation.
         .executableTarget(
             name: "vdelivermail",
             dependencies: ["VpopmailCore"],
+            swiftSettings: noActorChecks,
             linkerSettings: [.unsafeFlags(["-static-executable"])]
         ),
         // The SQL client libraries (Debian: libmariadb-dev, libpq-dev, libsqlite3-dev).
@@ -61,16 +88,7 @@ let package = Package(
             swiftSettings: [.define("VPOP_SQL"), .define("VPOP_MYSQL"), .define("VPOP_PGSQL"), .define("VPOP_SQLITE")],
             linkerSettings: [.unsafeFlags(["-static-stdlib"])]
         ),
-    ] + ["vchkpw", "vdelivermail"].flatMap { program in
-        [("mysql", "SQLMySQL", "VPOP_MYSQL"), ("pgsql", "SQLPostgres", "VPOP_PGSQL"), ("sqlite", "SQLSQLite", "VPOP_SQLITE")].map { module, driver, flag in
-            Target.executableTarget(
-                name: "\(program)-\(module)",
-                dependencies: ["VpopmailCore", "SQLStores", .target(name: driver)],
-                swiftSettings: [.define("VPOP_SQL"), .define(flag)],
-                linkerSettings: [.unsafeFlags(["-static-stdlib"])]
-            )
-        }
-    } + [
+    ] + sqlPrograms + [
         .testTarget(name: "CDBTests", dependencies: ["CDB"]),
         .testTarget(name: "VpopmailCoreTests", dependencies: ["VpopmailCore", "CDB"]),
         .testTarget(name: "EndToEndTests", dependencies: ["CDB"]),
