@@ -28,6 +28,7 @@ public final class SQLStore: AccountStore, StoreTables {
     private var readConn: SQLConnection?
     private var updateConn: SQLConnection?
     private var wrote = false
+    private var readServerDown = false
     private var inTransaction = false
     private var checkedSchema = Set<String>()
 
@@ -107,13 +108,15 @@ public final class SQLStore: AccountStore, StoreTables {
     }
 
     private func reader() throws(VpopmailError) -> SQLConnection {
-        if !separateRead || wrote { return try update() }
+        if !separateRead || wrote || readServerDown { return try update() }
         if let c = readConn { return c }
         do {
             readConn = try connectRead()
             return readConn!
         } catch {
-            // The read server is down: the update server answers reads too.
+            // The read server is down: the update server answers reads, for the rest of this
+            // process (no connect timeout per statement).
+            readServerDown = true
             return try update()
         }
     }
