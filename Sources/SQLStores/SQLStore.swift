@@ -348,6 +348,8 @@ public final class SQLStore: AccountStore, StoreTables {
 
     // MARK: - AccountStore
 
+    public var tables: StoreTables? { self }
+
     public func lock(domain d: DomainInfo) throws(VpopmailError) -> FileLock {
         try sys(.couldNotUpdateFile) { () throws(SystemError) in try FileLock(d.dir + "/.vpasswd.lock", owner: d.owner) }
     }

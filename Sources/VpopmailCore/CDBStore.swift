@@ -20,6 +20,14 @@ public protocol AccountStore: AnyObject {
     func remove(_ name: String, in domain: DomainInfo) throws(VpopmailError) -> Bool
     /// Rebuilds derived indexes (cdb: `vpasswd.cdb` from `vpasswd`).
     func rebuildIndex(in domain: DomainInfo) throws(VpopmailError)
+    /// The store's other tables (SQL stores), nil when they are files. (A property rather than
+    /// an `as?` cast: a protocol cast scans every conformance record of the binary, a cost
+    /// vchkpw and vdelivermail would pay on every start.)
+    var tables: StoreTables? { get }
+}
+
+extension AccountStore {
+    public var tables: StoreTables? { nil }
 }
 
 /// The `vpasswd` text file of a domain: one line per user, sorted by name (reference §2.3.2).

@@ -5,8 +5,8 @@ import Glibc
 /// The tables an SQL store keeps besides the accounts (reference §9): last logins, the user
 /// hashing state, roaming-user relay addresses, the IP map, and (when configured) aliases,
 /// limits and the alias-domain list. With the cdb store these live in files instead; the
-/// `Vpopmail` API asks `store as? StoreTables` and uses the files when it is nil, or when a
-/// `keeps...` property says the store leaves that part to the files.
+/// `Vpopmail` API asks `store.tables` and uses the files when it is nil, or when a `keeps...`
+/// property says the store leaves that part to the files.
 public protocol StoreTables: AnyObject {
     /// A real domain was added: create what the layout needs (per-domain table).
     func domainAdded(_ domain: String) throws(VpopmailError)

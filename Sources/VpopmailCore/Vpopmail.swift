@@ -47,7 +47,7 @@ public final class Vpopmail {
                 self.store = try factory(home, config, owner)
             }
         }
-        tables = self.store as? StoreTables
+        tables = self.store.tables
     }
 
     /// This executable is the cdb-only build: runs its SQL twin with the same arguments (returns
