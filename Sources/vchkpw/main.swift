@@ -288,6 +288,9 @@ func systemLogin() -> Never {
 
 // MARK: - Virtual users
 
+// `auth-module = passwd`: the system's accounts are the only ones.
+if v.config.authModule == "passwd" { systemLogin() }
+
 var found: (account: Account, domain: DomainInfo)? = nil
 do {
     if !domainName.isEmpty { found = try v.user(user, domain: domainName) }

@@ -69,6 +69,10 @@ beforeSQLHandover = {
 }
 let v: Vpopmail
 do { v = try Vpopmail.open() } catch { finish(111, "vdelivermail: configuration error: \(error.message)") }
+if v.config.authModule == "passwd" {
+    // System accounts get their mail from qmail's own local delivery, not from a virtual domain.
+    finish(111, "vdelivermail: auth-module passwd has no virtual mailboxes (deferred)")
+}
 
 let rpline = Proc.env("RPLINE") ?? ""
 let dtline = Proc.env("DTLINE") ?? ""

@@ -255,6 +255,15 @@ final class SyslogCollector {
         #expect(envDump(r.out)["HOME"] == "/nonexistent-\(name)")
         #expect(try s.vchkpw(name, "wrong", env: ["TCPLOCALPORT": "25"]).status == 23)
         #expect(try s.vchkpw("nosuchsystemuser", "x", env: ["TCPLOCALPORT": "25"]).status == 21)
+
+        // auth-module = passwd: the system's accounts are the only ones; they are read-only and
+        // have no virtual mailbox.
+        let p = try Site(config: "auth-module = passwd\n")
+        #expect(try p.vchkpw(name, "secret", program: ["/bin/true"], env: ["TCPLOCALPORT": "25"]).status == 0)
+        #expect(try p.vchkpw(name, "wrong", env: ["TCPLOCALPORT": "25"]).status == 23)
+        let add = try p.run(["vadddomain", "example.com", "pw"])
+        #expect(add.status != 0 && (add.out + add.err).contains("read-only"), "\(add.out) \(add.err)")
+        #expect(try p.deliver("Subject: x\n\nbody\n", to: name, at: "example.com").status == 111)
     }
 
     @Test func roamingUsersOpenAndExpireRelayRules() throws {
