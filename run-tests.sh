@@ -6,7 +6,7 @@ cd "$(dirname "$0")"
 
 . ./scripts/common.sh
 . ./scripts/sqlservers.sh
-ensure_packages libcrypt-dev tinycdb ucspi-tcp util-linux procps passwd python3 dovecot-core dovecot-pop3d dovecot-imapd \
+ensure_packages libcrypt-dev tinycdb ucspi-tcp util-linux procps passwd python3 dovecot-core dovecot-pop3d dovecot-imapd dovecot-mysql \
   $sql_packages sqlite3
 ensure_vpopmail_user /home/vpopmail
 

@@ -41,23 +41,12 @@ import Testing
         return false
     }
 
-    /// Through the cdb store, and through PostgreSQL (vchkpw hands over to vchkpw-sql with fd 3
-    /// and Dovecot's fd 4 intact).
-    @Test(arguments: ["cdb", "pgsql"])
-    func popAndImapLoginThroughDovecot(store: String) throws {
-        let s = try Site(store: store, config: "webmail-ips =\n")
-        try s.ok(["vadddomain", "example.com", "pw"])
-        try s.ok(["vadduser", "joe@example.com", "secret"])
-        try s.ok(["vadduser", "noimap@example.com", "secret"])
-        try s.ok(["vmoduser", "-i", "noimap@example.com"])
-        let joe = s.domainDir("example.com") + "/joe"
-        // The message arrives the way qmail-local delivers it: through vdelivermail.
-        let delivered = try s.deliver("Subject: hello joe\n\nThis is the body.\n", to: "joe", at: "example.com")
-        #expect(delivered.status == 0)
+    /// Starts Dovecot for site `s` with the passdb/userdb section `auth`; returns its directory
+    /// and a function that stops it.
+    func startDovecot(_ s: Site, auth: String) throws -> (dir: String, stop: () -> Void) {
         let d = s.root + "/dovecot"
         try FileManager.default.createDirectory(atPath: d + "/run", withIntermediateDirectories: true)
         try FileManager.default.createDirectory(atPath: d + "/state", withIntermediateDirectories: true)
-        let checkpw = s.home + "/bin/vchkpw"
         let conf = """
             protocols = pop3 imap
             listen = 127.0.0.1
@@ -76,17 +65,7 @@ import Testing
             first_valid_uid = 89
             first_valid_gid = 89
             import_environment = TZ VPOPMAIL_HOME=\(s.home) QMAILDIR=\(s.qmail)
-            passdb {
-              driver = checkpassword
-              args = \(checkpw)
-            }
-            userdb {
-              driver = prefetch
-            }
-            userdb {
-              driver = checkpassword
-              args = \(checkpw)
-            }
+            \(auth)
             service auth {
               user = root
             }
@@ -117,7 +96,7 @@ import Testing
             "import os,sys; os.closerange(3, 65536); os.execv('/usr/sbin/dovecot', ['dovecot', '-c', sys.argv[1]])",
             d + "/dovecot.conf"])
         #expect(start == 0)
-        defer {
+        let stop = {
             if let pid = s.read(d + "/run/master.pid").flatMap({ Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }) {
                 kill(pid, SIGTERM)
                 var stopped = false
@@ -130,6 +109,37 @@ import Testing
             }
         }
         #expect(waitPort(11110) && waitPort(11143))
+        return (d, stop)
+    }
+
+    /// Through the cdb store, and through PostgreSQL (vchkpw hands over to vchkpw-sql with fd 3
+    /// and Dovecot's fd 4 intact).
+    @Test(arguments: ["cdb", "pgsql"])
+    func popAndImapLoginThroughDovecot(store: String) throws {
+        let s = try Site(store: store, config: "webmail-ips =\n")
+        try s.ok(["vadddomain", "example.com", "pw"])
+        try s.ok(["vadduser", "joe@example.com", "secret"])
+        try s.ok(["vadduser", "noimap@example.com", "secret"])
+        try s.ok(["vmoduser", "-i", "noimap@example.com"])
+        let joe = s.domainDir("example.com") + "/joe"
+        // The message arrives the way qmail-local delivers it: through vdelivermail.
+        let delivered = try s.deliver("Subject: hello joe\n\nThis is the body.\n", to: "joe", at: "example.com")
+        #expect(delivered.status == 0)
+        let checkpw = s.home + "/bin/vchkpw"
+        let (d, stop) = try startDovecot(s, auth: """
+            passdb {
+              driver = checkpassword
+              args = \(checkpw)
+            }
+            userdb {
+              driver = prefetch
+            }
+            userdb {
+              driver = checkpassword
+              args = \(checkpw)
+            }
+            """)
+        defer { stop() }
         let script = """
             import poplib, imaplib, sys
             out = []
@@ -182,5 +192,51 @@ import Testing
         let storage = rows.first { $0.contains("STORAGE") }, messages = rows.first { $0.contains("MESSAGE") }
         #expect(storage?.suffix(3).first == "\((bytes + 1023) / 1024)" && storage?.suffix(2).first == "51200", "\(q.out) \(q.err)")
         #expect(messages?.suffix(3).first == "\(count)", "\(q.out)")
+    }
+
+    /// Sites where Dovecot reads vpopmail's MySQL tables itself (its SQL passdb and userdb, no
+    /// vchkpw) keep working: the rows vadduser writes are the rows such queries expect.
+    @Test func dovecotReadsTheMySQLTablesDirectly() throws {
+        let s = try Site(store: "mysql")
+        try s.ok(["vadddomain", "example.com", "pw"])
+        try s.ok(["vadduser", "joe@example.com", "s3cret'%\\pw"])
+        #expect(try s.deliver("Subject: via sql\n\nbody\n", to: "joe", at: "example.com").status == 0)
+        let f = try #require(sqlServer("VPOP_TEST_MYSQL")).split(separator: "|").map(String.init)
+        let sqlConf = s.root + "/dovecot-sql.conf.ext"
+        try """
+            driver = mysql
+            connect = host=\(f[0]) port=\(f[1]) dbname=\(s.database!) user=\(f[2]) password=\(f[3])
+            default_pass_scheme = CRYPT
+            password_query = SELECT CONCAT(pw_name, '@', pw_domain) AS user, pw_passwd AS password FROM vpopmail WHERE pw_name = '%n' AND pw_domain = '%d'
+            user_query = SELECT pw_dir AS home, 89 AS uid, 89 AS gid FROM vpopmail WHERE pw_name = '%n' AND pw_domain = '%d'
+
+            """.write(toFile: sqlConf, atomically: true, encoding: .utf8)
+        let (d, stop) = try startDovecot(s, auth: """
+            passdb {
+              driver = sql
+              args = \(sqlConf)
+            }
+            userdb {
+              driver = sql
+              args = \(sqlConf)
+            }
+            """)
+        defer { stop() }
+        let script = """
+            import poplib
+            out = []
+            p = poplib.POP3('127.0.0.1', 11110, timeout=20)
+            p.user('joe@example.com'); p.pass_("s3cret'%\\\\pw")
+            out.append('pop-stat %d' % p.stat()[0])
+            out.append('pop-retr ' + ('ok' if b'Subject: via sql' in b'\\n'.join(p.retr(1)[1]) else 'missing'))
+            p.quit()
+            try:
+                p = poplib.POP3('127.0.0.1', 11110, timeout=20); p.user('joe@example.com'); p.pass_('wrong'); out.append('pop-wrong accepted')
+            except poplib.error_proto:
+                out.append('pop-wrong refused')
+            print('\\n'.join(out))
+            """
+        let r = try tool(["/usr/bin/python3", "-c", script])
+        #expect(r.out == "pop-stat 1\npop-retr ok\npop-wrong refused\n", "\(r.out) \(r.err) \(s.read(d + "/dovecot.log") ?? "")")
     }
 }
