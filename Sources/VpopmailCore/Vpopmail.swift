@@ -183,8 +183,8 @@ public final class Vpopmail {
         let d = try requireDomain(name)
         if d.isAlias {
             onchange("del_domain", "\(d.name) alias of \(d.realDomain)", "-", .before)
-            try qmail.removeDomain(name: d.name, realDomain: d.realDomain, uid: d.uid, gid: d.gid, dir: d.dir)
             try tables?.aliasDomainDeleted(alias: d.name)
+            try qmail.removeDomain(name: d.name, realDomain: d.realDomain, uid: d.uid, gid: d.gid, dir: d.dir)
             qmail.signalQmailSend()
             onchange("del_domain", "\(d.name) alias of \(d.realDomain)", "-", .after)
             return
@@ -197,13 +197,15 @@ public final class Vpopmail {
             while Path.basename(p).utf8.count == 1 && p.count > 1 { p = Path.dirname(p) }
             return p
         }()
+        // The store first: when it does not answer nothing has changed, and once it has answered
+        // a second vdeldomain can finish whatever fails after it.
+        try tables?.domainDeleted(d.name)
         for alias in try aliasDomains(of: d.name) {
-            try qmail.removeDomain(name: alias, realDomain: d.name, uid: d.uid, gid: d.gid, dir: d.dir)
             try tables?.aliasDomainDeleted(alias: alias)
+            try qmail.removeDomain(name: alias, realDomain: d.name, uid: d.uid, gid: d.gid, dir: d.dir)
         }
         try qmail.removeDomain(name: d.name, realDomain: d.name, uid: d.uid, gid: d.gid, dir: d.dir)
         qmail.signalQmailSend()
-        try tables?.domainDeleted(d.name)
         try sys(.couldNotUpdateFile) { () throws(SystemError) in
             if FS.isSymlink(d.dir) { try FS.unlink(d.dir) } else { try FS.removeTree(d.dir) }
         }

@@ -123,6 +123,8 @@ import Testing
         #expect(try s.deliver("Subject: x\n\nbody\n", to: "joe", at: "example.com").status == 111)
         #expect(s.newMessages(s.domainDir("example.com") + "/joe/Maildir").isEmpty)
         try s.expectRefused(["vadduser", "ann@example.com", "pw"], status: 174, message: "connect")
+        try s.expectRefused(["vdeldomain", "example.com"], status: 174, message: "connect")
+        try s.expectRefused(["vpasswd", "joe@example.com", "new-pw"], status: 174, message: "connect")
         let r = try s.run(["vuserinfo", "joe@example.com"])
         #expect(r.status == 174 && (r.out + r.err).split(separator: "\n").count == 1, "\(r.status) \(r.out) \(r.err)")
     }
