@@ -39,6 +39,13 @@ import Testing
         #expect(ghost.status == 0, "\(ghost.err)")
         #expect(try s.vchkpw("ghost@example.com", "secret", env: ["TCPLOCALPORT": "110"]).status == 0)
         #expect(try s.vchkpw("joe@example.com", "secret", env: ["TCPLOCALPORT": "110", "TCPREMOTEIP": "192.0.2.9"]).status == 0)
+        // mysql-replication = n: every read goes to the update server, where ghost does not exist.
+        let conf = s.home + "/etc/vpopmail.conf"
+        let saved = s.read(conf) ?? ""
+        try (saved + "mysql-replication = n\n").write(toFile: conf, atomically: true, encoding: .utf8)
+        #expect(try s.vchkpw("ghost@example.com", "secret", env: ["TCPLOCALPORT": "110"]).status == 3)
+        try saved.write(toFile: conf, atomically: true, encoding: .utf8)
+        #expect(try s.vchkpw("ghost@example.com", "secret", env: ["TCPLOCALPORT": "110"]).status == 0)
         // lastauth was written to the primary.
         #expect(try s.sql("SELECT remote_ip FROM lastauth WHERE user = 'joe'").out == "192.0.2.9\n")
 
