@@ -18,6 +18,11 @@ public final class MariaDBConnection: SQLConnection {
         self.db = db
         var timeout: UInt32 = 2
         mysql_options(db, MYSQL_OPT_CONNECT_TIMEOUT, &timeout)
+        // A server that stops answering mid-statement: an error (vchkpw/vdelivermail: 111)
+        // instead of a login or a delivery that hangs forever.
+        var ioTimeout: UInt32 = 30
+        mysql_options(db, MYSQL_OPT_READ_TIMEOUT, &ioTimeout)
+        mysql_options(db, MYSQL_OPT_WRITE_TIMEOUT, &ioTimeout)
         mysql_options(db, MYSQL_SET_CHARSET_NAME, "utf8mb4")
         let ok = mysql_real_connect(db, server.host, server.user, server.password, nil, server.port, server.socket, UInt(CLIENT_FOUND_ROWS))
         if ok == nil {

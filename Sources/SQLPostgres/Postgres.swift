@@ -13,8 +13,9 @@ public final class PGConnection: SQLConnection {
 
     public init(_ s: PGServer) throws(SQLError) {
         // Keyword/value arrays: nothing is spliced into a conninfo string.
-        var keys = ["host", "user", "dbname", "connect_timeout", "client_encoding"]
-        var values = [s.host, s.user, s.database, "2", "UTF8"]
+        // statement_timeout: a server that stops answering is an error, not a hung login.
+        var keys = ["host", "user", "dbname", "connect_timeout", "client_encoding", "options"]
+        var values = [s.host, s.user, s.database, "2", "UTF8", "-c statement_timeout=30000"]
         if !s.port.isEmpty { keys.append("port"); values.append(s.port) }
         if !s.password.isEmpty { keys.append("password"); values.append(s.password) }
         let ck = keys.map { strdup($0) } + [nil]
