@@ -4,7 +4,7 @@ import Testing
 /// Every store must behave the same through the commands, vchkpw and vdelivermail: one suite,
 /// run against each (reference §9; issue 5's conformance suite). SQL sites keep aliases and
 /// limits in their tables (`valias = y`, `mysql-limits = y`).
-let allStores = ["cdb", "sqlite", "mysql", "mysql-large", "pgsql"]
+let allStores = ["cdb", "sqlite", "sqlite-large", "mysql", "mysql-large", "pgsql", "pgsql-large"]
 
 /// Names and passwords full of quotes, backslashes and `%`: they must reach the server as bound
 /// values and come back unchanged.

@@ -44,7 +44,7 @@ final class Site: @unchecked Sendable {
     let root: String
     let home: String
     let qmail: String
-    /// `cdb`, `sqlite`, `mysql`, `mysql-large` (one table per domain) or `pgsql`.
+    /// `cdb`, `sqlite`, `mysql` or `pgsql`; `<sql store>-large` is the one-table-per-domain layout.
     let store: String
     /// The database of an SQL store (dropped with the site).
     var database: String? = nil
@@ -72,8 +72,9 @@ final class Site: @unchecked Sendable {
         try fm.copyItem(atPath: packageRoot + "/etc/vlimits.default", toPath: home + "/etc/vlimits.default")
         var conf = config
         if store != "cdb" {
-            let module = store == "mysql-large" ? "mysql" : store
-            conf = "auth-module = \(module)\nvalias = y\nmysql-limits = y\n" + (store == "mysql-large" ? "many-domains = n\n" : "") + conf
+            let large = store.hasSuffix("-large")
+            let module = large ? String(store.dropLast(6)) : store
+            conf = "auth-module = \(module)\nvalias = y\nmysql-limits = y\n" + (large ? "many-domains = n\n" : "") + conf
             try connect(module)
         }
         try conf.write(toFile: home + "/etc/vpopmail.conf", atomically: true, encoding: .utf8)
@@ -120,7 +121,7 @@ final class Site: @unchecked Sendable {
     /// Runs SQL in the site's database with the server's own client; the output rows
     /// tab-separated.
     func sql(_ statement: String, module: String? = nil) throws -> Result {
-        let m = module ?? (store.hasPrefix("mysql") ? "mysql" : store)
+        let m = module ?? (store.hasSuffix("-large") ? String(store.dropLast(6)) : store)
         if m == "mysql-server" {
             let f = sqlServer("VPOP_TEST_MYSQL")!.split(separator: "|").map(String.init)
             return try tool(["/usr/bin/mariadb", "--no-defaults", "-N", "-B", "-h", f[0], "-P", f[1], "-u", f[2], "-p" + f[3], "-e", statement])
