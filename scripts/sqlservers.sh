@@ -5,7 +5,8 @@
 # Data lives under $SQLDIR (default /tmp/vpop-sql). sql_start prints the variables the tests
 # read (VPOP_TEST_MYSQL, VPOP_TEST_MYSQL_REPLICA, VPOP_TEST_PGSQL) into $SQLDIR/env.
 SQLDIR=${SQLDIR:-/tmp/vpop-sql}
-PGBIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
+# PostgreSQL's programs (looked up when used: this file is sourced before the packages exist).
+pgbin() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1; }
 
 sql_packages="mariadb-server mariadb-client libmariadb-dev pkg-config postgresql libpq-dev libsqlite3-dev"
 
@@ -32,7 +33,7 @@ sql_mysql_root() { mariadb --no-defaults --socket="$SQLDIR/$1/mysqld.sock" -u ro
 
 sql_start() {
   sql_stop
-  mkdir -p "$SQLDIR"
+  mkdir -p "$SQLDIR" && chmod 0755 "$SQLDIR"   # the postgres user must reach $SQLDIR/pg
   sql_mariadb primary 13306 1
   # The test user may create databases (one per test site).
   sql_mysql_root primary "
@@ -54,6 +55,7 @@ sql_start() {
   done
 
   p=$SQLDIR/pg
+  PGBIN=$(pgbin)
   mkdir -p "$p" && chown postgres:postgres "$p"
   su postgres -s /bin/sh -c "$PGBIN/initdb -D $p/data -U postgres --auth=trust -E UTF8 --locale=C.UTF-8" >"$p/initdb.log" 2>&1
   su postgres -s /bin/sh -c "$PGBIN/pg_ctl -D $p/data -l $p/pg.log -w -o '-c listen_addresses=127.0.0.1 -p 15432 -k $p -c fsync=off -c max_connections=200' start" >/dev/null
@@ -86,6 +88,7 @@ sql_stop() {
     sql_wait_gone "$SQLDIR/$n/launcher.pid"
   done
   if [ -f "$SQLDIR/pg/data/postmaster.pid" ]; then
+    PGBIN=$(pgbin)
     su postgres -s /bin/sh -c "$PGBIN/pg_ctl -D $SQLDIR/pg/data -m fast -w stop" >/dev/null 2>&1 || true
   fi
   rm -rf "$SQLDIR/pg"
