@@ -7,12 +7,13 @@ import PackageDescription
 /// login and every message. Off: nothing in them runs on another thread or executor.
 let noActorChecks: [SwiftSetting] = [.unsafeFlags(["-Xfrontend", "-disable-dynamic-actor-isolation"])]
 
-/// vchkpw-<store> and vdelivermail-<store>: the program with one SQL client library.
+/// vpopmail-<store>, vchkpw-<store> and vdelivermail-<store>: the program with one SQL client
+/// library.
 let sqlDrivers: [(module: String, driver: String, flag: String)] =
     [("mysql", "SQLMySQL", "VPOP_MYSQL"), ("pgsql", "SQLPostgres", "VPOP_PGSQL"), ("sqlite", "SQLSQLite", "VPOP_SQLITE")]
 var sqlPrograms: [Target] = []
 var sqlProducts: [Product] = []
-for program in ["vchkpw", "vdelivermail"] {
+for program in ["vpopmail", "vchkpw", "vdelivermail"] {
     for d in sqlDrivers {
         let name = program + "-" + d.module
         let settings: [SwiftSetting] = [.define("VPOP_SQL"), .define(d.flag)] + noActorChecks

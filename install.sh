@@ -29,11 +29,11 @@ for c in vadddomain vdeldomain vaddaliasdomain vdominfo vadduser vdeluser vpassw
 done
 
 # vchkpw and vdelivermail: their own static executables (run per login, per message). The SQL
-# programs are the same with the SQL stores (vpopmail-sql: all; vchkpw-<store> and
-# vdelivermail-<store>: one client library each); the others hand over to them when
-# auth-module names an SQL store.
-for p in vchkpw vdelivermail vpopmail-sql vchkpw-mysql vchkpw-pgsql vchkpw-sqlite \
-         vdelivermail-mysql vdelivermail-pgsql vdelivermail-sqlite; do
+# programs are the same with the SQL stores (vpopmail-<store>, vchkpw-<store>,
+# vdelivermail-<store>: one client library each; vpopmail-sql: all, for vconvert); the others
+# hand over to them when auth-module names an SQL store.
+for p in vchkpw vdelivermail vpopmail-sql vpopmail-mysql vpopmail-pgsql vpopmail-sqlite \
+         vchkpw-mysql vchkpw-pgsql vchkpw-sqlite vdelivermail-mysql vdelivermail-pgsql vdelivermail-sqlite; do
   install -m 0711 -o vpopmail -g vchkpw "$bindir/$p" "$VPOPMAIL_HOME/bin/$p.new"
   mv -f "$VPOPMAIL_HOME/bin/$p.new" "$VPOPMAIL_HOME/bin/$p"
 done

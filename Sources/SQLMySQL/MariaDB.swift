@@ -176,5 +176,6 @@ public final class MariaDBConnection: SQLConnection {
 public enum MySQLDriver {
     public static func register() {
         SQLDrivers.mysql = { (server, create) throws(SQLError) in try MariaDBConnection(server, createDatabase: create) }
+        sqlModulesAvailable.insert("mysql")
     }
 }

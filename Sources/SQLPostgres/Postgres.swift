@@ -105,5 +105,6 @@ public final class PGConnection: SQLConnection {
 public enum PostgresDriver {
     public static func register() {
         SQLDrivers.pgsql = { (server) throws(SQLError) in try PGConnection(server) }
+        sqlModulesAvailable.insert("pgsql")
     }
 }

@@ -99,5 +99,6 @@ public final class SQLiteConnection: SQLConnection {
 public enum SQLiteDriver {
     public static func register() {
         SQLDrivers.sqlite = { (path, owner) throws(SQLError) in try SQLiteConnection(path: path, owner: owner) }
+        sqlModulesAvailable.insert("sqlite")
     }
 }

@@ -57,6 +57,11 @@ public typealias StoreFactory = (_ home: String, _ config: Config, _ owner: (uid
 /// the cdb-only executables, which exec their SQL twin instead (`Vpopmail.open`).
 nonisolated(unsafe) public var sqlStoreFactory: StoreFactory? = nil
 
+/// The SQL stores this executable can open (`mysql`, `pgsql`, `sqlite`), filled in by the
+/// drivers' `register()`; a program without the one `auth-module` names hands over to one that
+/// has it (`Vpopmail.open`).
+nonisolated(unsafe) public var sqlModulesAvailable: Set<String> = []
+
 /// Called just before an executable hands over to its SQL twin (vchkpw puts fd 3 back,
 /// vdelivermail rewinds stdin).
 nonisolated(unsafe) public var beforeSQLHandover: (() -> Void)? = nil

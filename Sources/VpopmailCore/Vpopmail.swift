@@ -50,8 +50,8 @@ public final class Vpopmail {
         tables = self.store.tables
     }
 
-    /// This executable is the cdb-only build: runs its SQL twin with the same arguments (returns
-    /// only by throwing).
+    /// This executable lacks the SQL store `module` (`all`: every store): runs the program that
+    /// has it with the same arguments (returns only by throwing).
     public static func handOverToSQL(home: String, module: String) throws(VpopmailError) -> Never {
         guard let twin = sqlTwin(home: home, module: module) else {
             throw VpopmailError(.notSupported, "auth-module \(module) needs the SQL programs (vpopmail-sql, vchkpw-\(module), vdelivermail-\(module)), which are not installed")
@@ -63,12 +63,18 @@ public final class Vpopmail {
         throw VpopmailError(.notSupported, "cannot run \(twin): errno \(errno)")
     }
 
-    /// The executable that has the SQL store: `vchkpw-<module>`, `vdelivermail-<module>`, else
-    /// `vpopmail-sql` (every store), next to the running program or in `<home>/bin`.
+    /// The executable that has the SQL store: `vchkpw-<module>`, `vdelivermail-<module>`,
+    /// `vpopmail-<module>`, or `vpopmail-sql` (every store) for `all`; next to the running
+    /// program or in `<home>/bin`.
     static func sqlTwin(home: String, module: String) -> String? {
         let exe = Proc.executablePath() ?? ""
         let base = Path.basename(exe)
-        let twin = base == "vchkpw" || base == "vdelivermail" ? base + "-" + module : "vpopmail-sql"
+        let twin: String
+        if module == "all" {
+            twin = "vpopmail-sql"
+        } else {
+            twin = (base == "vchkpw" || base == "vdelivermail" ? base : "vpopmail") + "-" + module
+        }
         for dir in [Path.dirname(exe), home + "/bin"] where !exe.isEmpty || dir != "." {
             let p = dir + "/" + twin
             if access(p, X_OK) == 0 { return p }
@@ -86,7 +92,7 @@ public final class Vpopmail {
         if let text = try sys({ () throws(SystemError) in try FS.readText(confPath) }) {
             config = try Config.parse(text, file: confPath)
         }
-        if config.authModule != "cdb" && config.authModule != "passwd" && sqlStoreFactory == nil {
+        if config.authModule != "cdb" && config.authModule != "passwd" && !sqlModulesAvailable.contains(config.authModule) {
             try handOverToSQL(home: home, module: config.authModule)
         }
         return try Vpopmail(home: home, config: config, qmailDir: Proc.env("QMAILDIR").flatMap { $0.isEmpty ? nil : $0 })

@@ -77,8 +77,9 @@ func vconvert(_ args: [String]) throws(Exit) -> Int32 {
         return 255
     }
     if src == dst { warn("vconvert: the source and the target are the same store (\(src))"); return 255 }
-    if (src != "cdb" && src != "passwd" && src != "file" || dst != "cdb") && sqlStoreFactory == nil {
-        do { try Vpopmail.handOverToSQL(home: home, module: src == "cdb" ? dst : src) } catch { throw fail(error) }
+    let needed = Set([src, dst]).subtracting(["cdb", "passwd", "file"])
+    if !needed.isSubset(of: sqlModulesAvailable) {
+        do { try Vpopmail.handOverToSQL(home: home, module: "all") } catch { throw fail(error) }
     }
     func open(_ module: String) throws(Exit) -> Vpopmail {
         var c = config

@@ -66,7 +66,7 @@ final class Site: @unchecked Sendable {
         for c in commandNames { try fm.createSymbolicLink(atPath: home + "/bin/" + c, withDestinationPath: vpopmailBinary) }
         try fm.copyItem(atPath: vchkpwBinary, toPath: home + "/bin/vchkpw")
         try fm.copyItem(atPath: vdelivermailBinary, toPath: home + "/bin/vdelivermail")
-        for p in ["vpopmail-sql"] + ["vchkpw", "vdelivermail"].flatMap({ p in ["mysql", "pgsql", "sqlite"].map { "\(p)-\($0)" } }) {
+        for p in ["vpopmail-sql"] + ["vpopmail", "vchkpw", "vdelivermail"].flatMap({ p in ["mysql", "pgsql", "sqlite"].map { "\(p)-\($0)" } }) {
             try fm.createSymbolicLink(atPath: home + "/bin/" + p, withDestinationPath: packageRoot + "/.build/release/" + p)
         }
         try fm.copyItem(atPath: packageRoot + "/etc/vlimits.default", toPath: home + "/etc/vlimits.default")

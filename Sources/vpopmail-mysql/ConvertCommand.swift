@@ -1,0 +1,1 @@
+../vpopmail/ConvertCommand.swift

@@ -1,0 +1,1 @@
+../vpopmail/DomainCommands.swift

@@ -1,0 +1,1 @@
+../vpopmail/MiscCommands.swift

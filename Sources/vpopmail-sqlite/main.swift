@@ -1,0 +1,1 @@
+../vpopmail/main.swift
