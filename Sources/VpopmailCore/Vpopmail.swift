@@ -54,7 +54,7 @@ public final class Vpopmail {
     /// has it with the same arguments (returns only by throwing).
     public static func handOverToSQL(home: String, module: String) throws(VpopmailError) -> Never {
         guard let twin = sqlTwin(home: home, module: module) else {
-            throw VpopmailError(.notSupported, "auth-module \(module) needs the SQL programs (vpopmail-sql, vchkpw-\(module), vdelivermail-\(module)), which are not installed")
+            throw VpopmailError(.notSupported, "auth-module \(module) needs the SQL programs (vpopmail-\(module), vchkpw-\(module), vdelivermail-\(module), vpopmail-sql), which are not installed")
         }
         beforeSQLHandover?()
         var cargs: [UnsafeMutablePointer<CChar>?] = CommandLine.arguments.map { strdup($0) }
