@@ -129,6 +129,19 @@ import Testing
         #expect(r.status == 174 && (r.out + r.err).split(separator: "\n").count == 1, "\(r.status) \(r.out) \(r.err)")
     }
 
+    @Test func missingOrEmptyConnectionFile() throws {
+        let s = try Site(store: "mysql")
+        try s.ok(["vadddomain", "example.com", "pw"])
+        try s.ok(["vadduser", "joe@example.com", "secret"])
+        let file = s.home + "/etc/vpopmail.mysql"
+        try "# only a comment\n\n".write(toFile: file, atomically: true, encoding: .utf8)
+        try s.expectRefused(["vadduser", "ann@example.com", "pw"], status: 173, message: "vpopmail.mysql: no connection line")
+        #expect(try s.vchkpw("joe@example.com", "secret", env: ["TCPLOCALPORT": "110"]).status == 111)
+        try FileManager.default.removeItem(atPath: file)
+        try s.expectRefused(["vuserinfo", "joe@example.com"], status: 173, message: "vpopmail.mysql: missing")
+        #expect(try s.deliver("Subject: x\n\nbody\n", to: "joe", at: "example.com").status == 111)
+    }
+
     /// cdb → SQLite → PostgreSQL → MySQL → cdb: the vpasswd file, the hashing state, lastauth,
     /// aliases and limits come back byte for byte.
     @Test func vconvertRoundTripLosesNothing() throws {
