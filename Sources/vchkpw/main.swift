@@ -5,30 +5,7 @@ import VpopmailCore
 #if canImport(Glibc)
 import Glibc
 #endif
-#if VPOP_SQL
-import SQLStores
-#endif
-#if VPOP_MYSQL
-import SQLMySQL
-#endif
-#if VPOP_PGSQL
-import SQLPostgres
-#endif
-#if VPOP_SQLITE
-import SQLSQLite
-#endif
-#if VPOP_SQL
-SQLStores.register()
-#endif
-#if VPOP_MYSQL
-MySQLDriver.register()
-#endif
-#if VPOP_PGSQL
-PostgresDriver.register()
-#endif
-#if VPOP_SQLITE
-SQLiteDriver.register()
-#endif
+registerSQLStores()
 
 /// vchkpw's exit codes (reference §6.7); 111 is ours for internal failures and a failed exec.
 enum Code {

@@ -1,0 +1,1 @@
+../vpopmail/SQLRegistration.swift
