@@ -291,6 +291,10 @@ do {
             if !lines.isEmpty { setenv("DEFAULT", String(user[user.index(after: dash)...]), 1) }
             end = dash
         }
+        // qmail-ext: joe-foo reaches the alias joe.
+        if lines.isEmpty, v.config.qmailExt, let dash = user.firstIndex(of: "-") {
+            lines = try t.aliasLines(String(user[..<dash]), domain: d.realDomain)
+        }
         if !lines.isEmpty {
             for l in lines where deliverLine(l, address: recipient, domain: d) == 99 { finish(99) }
             finish(0, "vdelivermail: valiases processed")

@@ -105,9 +105,15 @@ import Testing
         let r2 = try s.deliver("Subject: list\n\nhello\n", to: "list-sub-x", at: "example.com")
         #expect(r2.status == 0, "\(r2.out)")
         #expect(s.read(out) == "sub-x\n")
+        // qmail-ext: team-anything reaches team.
+        #expect(try s.deliver("Subject: ext\n\nhello\n", to: "team-ext", at: "example.com").status == 0)  // default: delete
+        #expect(s.newMessages(maildir).count == 1)
+        try (s.read(s.home + "/etc/vpopmail.conf")! + "qmail-ext = y\n").write(toFile: s.home + "/etc/vpopmail.conf", atomically: true, encoding: .utf8)
+        #expect(try s.deliver("Subject: ext\n\nhello\n", to: "team-ext", at: "example.com").status == 0)
+        #expect(s.newMessages(maildir).count == 2)
         // Not an alias: the account as usual.
         #expect(try s.deliver("Subject: joe\n\nhello\n", to: "joe", at: "example.com").status == 0)
-        #expect(s.newMessages(maildir).count == 2)
+        #expect(s.newMessages(maildir).count == 3)
     }
 
     @Test(arguments: ["mysql", "pgsql"])
