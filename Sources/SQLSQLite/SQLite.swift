@@ -54,7 +54,8 @@ public final class SQLiteConnection: SQLConnection {
         let msg = String(cString: sqlite3_errmsg(db))
         let code = Int(sqlite3_errcode(db))
         return SQLError("SQLite \(what): \(msg) (\(code))", code: code, missingTable: msg.hasPrefix("no such table"),
-                        duplicateKey: msg.hasPrefix("UNIQUE constraint failed"))
+                        duplicateKey: msg.hasPrefix("UNIQUE constraint failed"),
+                        unknownColumn: msg.hasPrefix("no such column"))
     }
 
     private func run(_ sql: String, _ params: [SQLValue]) throws(SQLError) -> (rows: SQLRows, affected: Int) {

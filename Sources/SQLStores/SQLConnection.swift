@@ -58,13 +58,17 @@ public struct SQLError: Error, CustomStringConvertible, Sendable {
     public var missingTable: Bool
     /// A primary-key or unique violation.
     public var duplicateKey: Bool
+    /// A column the table does not have (an older or differently built schema).
+    public var unknownColumn: Bool
 
-    public init(_ message: String, code: Int = 0, lost: Bool = false, missingTable: Bool = false, duplicateKey: Bool = false) {
+    public init(_ message: String, code: Int = 0, lost: Bool = false, missingTable: Bool = false, duplicateKey: Bool = false,
+                unknownColumn: Bool = false) {
         self.message = message
         self.code = code
         self.lost = lost
         self.missingTable = missingTable
         self.duplicateKey = duplicateKey
+        self.unknownColumn = unknownColumn
     }
 
     public var description: String { message }

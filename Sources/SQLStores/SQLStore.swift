@@ -127,11 +127,14 @@ public final class SQLStore: AccountStore, StoreTables {
         if updateConn === c { updateConn = nil }
     }
 
-    /// A read. A missing table reads as no rows.
-    func read(_ sql: String, _ params: [SQLValue] = []) throws(VpopmailError) -> SQLRows {
+    /// A read. A missing table reads as no rows; `fallback` is run instead when the table lacks
+    /// a column the statement names.
+    func read(_ sql: String, _ params: [SQLValue] = [], fallback: String? = nil) throws(VpopmailError) -> SQLRows {
         var c = try reader()
         do {
             return try c.query(sql, params)
+        } catch let e where e.unknownColumn && fallback != nil {
+            return try read(fallback!, params)
         } catch let e where e.lost && !inTransaction {
             reset(c)
             c = try reader()
@@ -303,6 +306,23 @@ public final class SQLStore: AccountStore, StoreTables {
     func ensureUserTable(_ name: String) throws(VpopmailError) {
         if checkedSchema.contains(name) { return }
         try create(.users(name))
+        // A table from a build without clear passwords gets the column (nullable: readers that
+        // do not know it are unaffected).
+        let hasClear: Bool
+        switch dialect {
+        case .sqlite:
+            hasClear = try read("SELECT name FROM pragma_table_info(?) WHERE name = 'pw_clear_passwd'", [.text(name)]).count == 1
+        case .mysql:
+            hasClear = try read("SELECT COUNT(*) FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? AND COLUMN_NAME = 'pw_clear_passwd'",
+                                [.text(name)]).first?.first == "1"
+        case .pgsql:
+            hasClear = try read("SELECT COUNT(*) FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = ? AND column_name = 'pw_clear_passwd'",
+                                [.text(name.lowercased())]).first?.first == "1"
+        }
+        if !hasClear {
+            notice("vpopmail: adding pw_clear_passwd to table \(name)")
+            try write("ALTER TABLE \(t(name)) ADD COLUMN pw_clear_passwd \(vc(128))")
+        }
         if dialect != .sqlite {
             try create(.schema)
             let have = try read("SELECT version FROM \(t("vpopmail_schema")) WHERE name = ?", [.text(name)]).first?.first ?? nil
@@ -355,6 +375,9 @@ public final class SQLStore: AccountStore, StoreTables {
     }
 
     static let columns = "pw_name, pw_passwd, pw_uid, pw_gid, pw_gecos, pw_dir, pw_shell, pw_clear_passwd"
+    /// For tables of builds without clear passwords (upstream creates `pw_clear_passwd` only
+    /// with `--enable-clear-passwd`).
+    static let columnsNoClear = "pw_name, pw_passwd, pw_uid, pw_gid, pw_gecos, pw_dir, pw_shell, NULL"
 
     func account(_ r: [String?]) -> Account {
         Account(name: r[0] ?? "", passwordHash: r[1] ?? "", apopMarker: UInt32(r[2] ?? "") ?? 0,
@@ -366,15 +389,18 @@ public final class SQLStore: AccountStore, StoreTables {
     func keyParams(_ name: String, _ d: String) -> [SQLValue] { manyDomains ? [.text(name), .text(d)] : [.text(name)] }
 
     public func account(_ name: String, in d: DomainInfo) throws(VpopmailError) -> Account? {
-        let rows = try read("SELECT \(SQLStore.columns) FROM \(t(userTable(d.realDomain))) WHERE \(whereUser(d.realDomain))",
-                            keyParams(name, d.realDomain))
+        let rest = "FROM \(t(userTable(d.realDomain))) WHERE \(whereUser(d.realDomain))"
+        let rows = try read("SELECT \(SQLStore.columns) \(rest)", keyParams(name, d.realDomain),
+                            fallback: "SELECT \(SQLStore.columnsNoClear) \(rest)")
         return rows.first.map(account)
     }
 
     public func accounts(in d: DomainInfo) throws(VpopmailError) -> [Account] {
         let rows = manyDomains
-            ? try read("SELECT \(SQLStore.columns) FROM vpopmail WHERE pw_domain = ?", [.text(d.realDomain)])
-            : try read("SELECT \(SQLStore.columns) FROM \(t(userTable(d.realDomain)))")
+            ? try read("SELECT \(SQLStore.columns) FROM vpopmail WHERE pw_domain = ?", [.text(d.realDomain)],
+                       fallback: "SELECT \(SQLStore.columnsNoClear) FROM vpopmail WHERE pw_domain = ?")
+            : try read("SELECT \(SQLStore.columns) FROM \(t(userTable(d.realDomain)))",
+                       fallback: "SELECT \(SQLStore.columnsNoClear) FROM \(t(userTable(d.realDomain)))")
         // Byte order, as in vpasswd (server collations differ).
         return rows.map(account).sorted { Array($0.name.utf8).lexicographicallyPrecedes(Array($1.name.utf8)) }
     }

@@ -73,6 +73,30 @@ import Testing
         #expect(try s.ok(["vadduser", "new@example.com", "pw"]).err == "")
     }
 
+    /// A database from a build without clear passwords has no `pw_clear_passwd`: logins and
+    /// listings work as they are, and the first write adds the column.
+    @Test(arguments: ["sqlite", "mysql", "pgsql"])
+    func tableWithoutClearPasswordColumn(store: String) throws {
+        let s = try Site(store: store)
+        let conf = s.read(s.home + "/etc/vpopmail.conf")!
+        // The domain exists on disk (made on the cdb store), the table comes from elsewhere.
+        try "".write(toFile: s.home + "/etc/vpopmail.conf", atomically: true, encoding: .utf8)
+        try s.ok(["vadddomain", "example.com", "pw"])
+        try conf.write(toFile: s.home + "/etc/vpopmail.conf", atomically: true, encoding: .utf8)
+        let dir = s.domainDir("example.com")
+        let make = "CREATE TABLE vpopmail (pw_name varchar(64) NOT NULL, pw_domain varchar(96) NOT NULL, pw_passwd varchar(128), pw_uid int, pw_gid int, pw_gecos varchar(64), pw_dir varchar(160), pw_shell varchar(20), PRIMARY KEY (pw_name, pw_domain))"
+        let row = "INSERT INTO vpopmail VALUES ('old', 'example.com', '\(knownHash)', 1, 0, 'Old', '\(dir)/old', 'NOQUOTA')"
+        if store == "mysql" { _ = try s.sql("CREATE DATABASE \(s.database!)", module: "mysql-server") }
+        let r = try s.sql(make + ";" + row)
+        #expect(r.status == 0, "\(r.err)")
+        #expect(try s.vchkpw("old@example.com", "secret", env: ["TCPLOCALPORT": "110"]).status == 0)
+        #expect(try listing(s, "-n", "example.com") == ["old"])
+        let add = try s.run(["vadduser", "new@example.com", "pw"])
+        #expect(add.status == 0 && add.err.contains("adding pw_clear_passwd"), "\(add.out) \(add.err)")
+        #expect(try listing(s, "-n", "example.com") == ["new", "old"])
+        #expect(try s.vchkpw("old@example.com", "secret", env: ["TCPLOCALPORT": "110"]).status == 0)
+    }
+
     @Test(arguments: ["sqlite", "mysql", "pgsql"])
     func valuesAreBoundNeverSpliced(store: String) throws {
         let s = try Site(store: store)
