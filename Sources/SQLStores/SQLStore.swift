@@ -351,17 +351,18 @@ public final class SQLStore: AccountStore, StoreTables {
         checkedSchema.insert(name)
     }
 
-    /// `REPLACE INTO` in each dialect.
-    func upsert(_ table: String, _ cols: [String], key: [String], _ values: [SQLValue], table spec: Table) throws(VpopmailError) {
-        let marks = Array(repeating: "?", count: cols.count).joined(separator: ", ")
+    /// `REPLACE INTO` in each dialect; `rows` rows of values at once.
+    func upsert(_ table: String, _ cols: [String], key: [String], _ values: [SQLValue], table spec: Table, rows: Int = 1) throws(VpopmailError) {
+        let row = "(" + Array(repeating: "?", count: cols.count).joined(separator: ", ") + ")"
+        let marks = Array(repeating: row, count: rows).joined(separator: ", ")
         let list = cols.joined(separator: ", ")
         let sql: String
         switch dialect {
-        case .mysql: sql = "REPLACE INTO \(t(table)) (\(list)) VALUES (\(marks))"
-        case .sqlite: sql = "INSERT OR REPLACE INTO \(t(table)) (\(list)) VALUES (\(marks))"
+        case .mysql: sql = "REPLACE INTO \(t(table)) (\(list)) VALUES \(marks)"
+        case .sqlite: sql = "INSERT OR REPLACE INTO \(t(table)) (\(list)) VALUES \(marks)"
         case .pgsql:
             let set = cols.filter { !key.contains($0) }.map { "\($0) = EXCLUDED.\($0)" }.joined(separator: ", ")
-            sql = "INSERT INTO \(t(table)) (\(list)) VALUES (\(marks)) ON CONFLICT (\(key.joined(separator: ", "))) DO UPDATE SET \(set)"
+            sql = "INSERT INTO \(t(table)) (\(list)) VALUES \(marks) ON CONFLICT (\(key.joined(separator: ", "))) DO UPDATE SET \(set)"
         }
         try write(sql, values, table: spec)
     }
@@ -509,6 +510,30 @@ public final class SQLStore: AccountStore, StoreTables {
     public func setLastAuth(user: String, domain: String, ip: String, time: Int) throws(VpopmailError) {
         try upsert("lastauth", [lastauthUser, "domain", "remote_ip", "timestamp"], key: [lastauthUser, "domain"],
                    [.text(user), .text(domain), .text(ip), .i(time)], table: .lastauth)
+    }
+
+    public func lastAuths(domain: String) throws(VpopmailError) -> [String: (time: Int, ip: String)] {
+        var out: [String: (time: Int, ip: String)] = [:]
+        for row in try read("SELECT \(lastauthUser), timestamp, remote_ip FROM \(t("lastauth")) WHERE domain = ?", [.text(domain)]) {
+            if let u = row[0] { out[u] = (Int(row[1] ?? "") ?? 0, row[2] ?? "") }
+        }
+        return out
+    }
+
+    public func setLastAuths(_ entries: [(user: String, ip: String, time: Int)], domain: String) throws(VpopmailError) {
+        guard !entries.isEmpty else { return }
+        try create(.lastauth)
+        try transaction { () throws(VpopmailError) in
+            var i = 0
+            while i < entries.count {
+                let part = entries[i..<min(i + 500, entries.count)]
+                var values: [SQLValue] = []
+                for e in part { values += [.text(e.user), .text(domain), .text(e.ip), .i(e.time)] }
+                try upsert("lastauth", [lastauthUser, "domain", "remote_ip", "timestamp"], key: [lastauthUser, "domain"],
+                           values, table: .lastauth, rows: part.count)
+                i += 500
+            }
+        }
     }
 
     // MARK: - dir_control

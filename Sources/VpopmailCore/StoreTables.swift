@@ -17,6 +17,10 @@ public protocol StoreTables: AnyObject {
 
     func lastAuth(user: String, domain: String) throws(VpopmailError) -> (time: Int, ip: String)?
     func setLastAuth(user: String, domain: String, ip: String, time: Int) throws(VpopmailError)
+    /// Every last login of a domain in one query (vdeloldusers, vconvert), by user.
+    func lastAuths(domain: String) throws(VpopmailError) -> [String: (time: Int, ip: String)]
+    /// Many last logins in one transaction (vconvert).
+    func setLastAuths(_ entries: [(user: String, ip: String, time: Int)], domain: String) throws(VpopmailError)
 
     /// `domain` is a domain name for user hashing, `dom_<uid>` for domain hashing.
     func dirControl(_ key: String) throws(VpopmailError) -> DirControl?

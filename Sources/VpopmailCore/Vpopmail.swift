@@ -510,6 +510,10 @@ public final class Vpopmail {
             try saveDirControl(dc, d.realDomain, dcPath, owner: owner)
             try free.save(owner: owner, sync: sync)
         }
+        if let t = tables, config.authLogging && accounts.count == 1 {
+            // As the cdb store's lastauth file: "never logged in", dated at creation.
+            try? t.setLastAuth(user: accounts[0].name, domain: d.realDomain, ip: "0.0.0.0", time: Int(time(nil)))
+        }
         for a in accounts { onchange("add_user", "\(a.name)@\(d.realDomain)", "-", .after) }
         return accounts
     }
@@ -867,6 +871,12 @@ extension Vpopmail {
 
     /// Writes `<home>/lastauth`: the client address, the time in its mtime. Rewritten in place
     /// (one open, write, close per login; the file is a hint, not a record worth a rename).
+    /// Every last login of a domain at once when the store keeps them in a table (one query
+    /// instead of one per account); nil when they are files.
+    public func lastAuths(_ d: DomainInfo) throws(VpopmailError) -> [String: (time: Int, ip: String)]? {
+        try tables?.lastAuths(domain: d.realDomain)
+    }
+
     public func setLastAuth(_ a: Account, domain d: DomainInfo, ip: String, at when: Int? = nil) {
         if let t = tables {
             try? t.setLastAuth(user: a.name, domain: d.realDomain, ip: ip, time: when ?? Int(time(nil)))

@@ -187,10 +187,19 @@ private func convertDomain(_ d: DomainInfo, from source: Vpopmail, to target: Vp
     let dc = try source.loadDirControl(d.realDomain, d.dir + "/.dir-control")
     try target.saveDirControl(dc, d.realDomain, d.dir + "/.dir-control", owner: d.owner)
 
-    // Last logins.
+    // Last logins: one query from a table, one transaction into one.
+    let bulk = try source.lastAuths(d)
+    var logins: [(user: String, ip: String, time: Int)] = []
     for a in accounts {
-        let (t, ip) = source.lastAuth(a, domain: d.realDomain)
-        if t != 0 { target.setLastAuth(a, domain: d, ip: ip ?? "", at: t) }
+        let (t, ip) = bulk.map { ($0[a.name]?.time ?? 0, $0[a.name]?.ip) } ?? source.lastAuth(a, domain: d.realDomain)
+        if t != 0 { logins.append((a.name, ip ?? "", t)) }
+    }
+    if let tables = target.tables {
+        try tables.setLastAuths(logins, domain: d.realDomain)
+    } else {
+        var byName: [String: Account] = [:]
+        for a in accounts { byName[a.name] = a }
+        for l in logins { if let a = byName[l.user] { target.setLastAuth(a, domain: d, ip: l.ip, at: l.time) } }
     }
 
     // Aliases and limits, unless both keep them in the same files.

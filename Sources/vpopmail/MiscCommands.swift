@@ -202,8 +202,9 @@ func vdeloldusers(_ args: [String]) throws(Exit) -> Int32 {
         if let dm = domain { domains = [dm.lowercased()] } else { domains = try v.qmail.domainEntries().filter { !$0.isAlias }.map(\.name) }
         for dom in domains {
             let (accounts, d) = try v.users(domain: dom)
+            let bulk = try v.lastAuths(d)
             for a in accounts where a.name != "postmaster" {
-                let (t, _) = v.lastAuth(a, domain: d.realDomain)
+                let t = bulk.map { $0[a.name]?.time ?? 0 } ?? v.lastAuth(a, domain: d.realDomain).time
                 guard t != 0 && t < cutoff else { continue }
                 found += 1
                 if verbose { say("\(a.name)@\(d.realDomain)") }

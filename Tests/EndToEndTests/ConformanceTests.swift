@@ -175,4 +175,26 @@ func listing(_ s: Site, _ field: String, _ domain: String) throws -> [String] {
         #expect(Set(homes).count == homes.count)
         for h in homes { #expect(FileManager.default.fileExists(atPath: h + "/Maildir/new")) }
     }
+
+    /// vdeloldusers on every store: an account whose last login (or creation) is old goes.
+    @Test(arguments: allStores)
+    func vdeloldusersUsesLastLogins(store: String) throws {
+        let s = try Site(store: store)
+        try s.ok(["vadddomain", "example.com", "pw"])
+        try s.ok(["vadduser", "old@example.com", "pw"])
+        try s.ok(["vadduser", "new@example.com", "pw"])
+        #expect(try s.vchkpw("new@example.com", "pw", env: ["TCPLOCALPORT": "110", "TCPREMOTEIP": "192.0.2.3"]).status == 0)
+        if store == "cdb" {
+            var times = [timespec(tv_sec: 1_000_000_000, tv_nsec: 0), timespec(tv_sec: 1_000_000_000, tv_nsec: 0)]
+            for u in ["old", "postmaster"] { utimensat(AT_FDCWD, s.domainDir("example.com") + "/\(u)/lastauth", &times, 0) }
+        } else {
+            let col = store.hasPrefix("pgsql") ? "userid" : "user"
+            let r = try s.sql("UPDATE lastauth SET timestamp = 1000000000 WHERE \(col) IN ('old', 'postmaster')")
+            #expect(r.status == 0, "\(r.err)")
+        }
+        #expect(try s.ok(["vdeloldusers", "-V", "-d", "example.com"]).out == "old@example.com\n ** no users were deleted  **\n ** use -D to delete users **\n")
+        try s.ok(["vdeloldusers", "-D", "-e"])
+        #expect(try listing(s, "-n", "example.com") == ["new", "postmaster"])
+        #expect(try s.ok(["vdeloldusers", "-e"]).out == "no old users found\n")
+    }
 }
