@@ -461,6 +461,10 @@ func vmkpasswd(_ args: [String]) throws(Exit) -> Int32 {
         return 255
     }
     let v = try openVpopmail()
+    if v.config.authModule != "cdb" {
+        warn("vmkpasswd: auth-module \(v.config.authModule) keeps no vpasswd.cdb; nothing to rebuild")
+        return 0
+    }
     do {
         let d = try v.requireDomain(rest[0])
         let lock = try v.store.lock(domain: d)
