@@ -32,7 +32,7 @@ public final class SQLStore: AccountStore, StoreTables {
     private var inTransaction = false
     private var checkedSchema = Set<String>()
 
-    /// Where the store's notices go (vconvert progress, upgrades); stderr by default.
+    /// Where the store's notices go (schema upgrades); stderr by default.
     public var notice: (String) -> Void = { s in
         let line = s + "\n"
         _ = line.withCString { Glibc.write(2, $0, strlen($0)) }
