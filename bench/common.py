@@ -33,10 +33,11 @@ def big_domain_site(prefix, users, programs):
     return base, home, qmail, ddir
 
 
-def build_floor(base, source, *libs):
+def build_floor(base, source, *libs, suffix="", defines=()):
     """Compiles bench/<source> statically; returns the binary's path."""
-    out = os.path.join(base, os.path.splitext(source)[0])
-    subprocess.run(["cc", "-O2", "-static", "-o", out, os.path.join(ROOT, "bench", source), *libs], check=True)
+    out = os.path.join(base, os.path.splitext(source)[0] + suffix)
+    subprocess.run(["cc", "-O2", "-static", *[f"-D{d}" for d in defines], "-o", out, os.path.join(ROOT, "bench", source), *libs],
+                   check=True)
     return out
 
 

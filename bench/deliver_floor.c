@@ -1,5 +1,6 @@
 /* The floor of one Maildir delivery: the two header lines and the message (stdin) written to
  * a new file in tmp/, fsync, link into new/ with ,S=<size>, unlink tmp. No look-ups, no quota.
+ * Built with -DSYNC_DIR it also fsyncs new/ after the link.
  * usage: deliver_floor <maildir/> (RPLINE from the environment). */
 #include <fcntl.h>
 #include <stdio.h>
@@ -31,5 +32,12 @@ int main(int argc, char **argv) {
     snprintf(new, sizeof new, "%snew/%ld.M%ldP%d.%s,S=%ld", argv[1], (long)tv.tv_sec, (long)tv.tv_usec, getpid(), host, size);
     if (link(tmp, new)) return 111;
     unlink(tmp);
+#ifdef SYNC_DIR
+    /* The variant that also makes the link durable (what vdelivermail does). */
+    char dir[1100];
+    snprintf(dir, sizeof dir, "%snew", argv[1]);
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY);
+    if (dfd < 0 || fsync(dfd) || close(dfd)) return 111;
+#endif
     return 0;
 }
