@@ -1,6 +1,7 @@
 # The SQL servers the tests and benchmarks use, on loopback only (sourced, POSIX sh):
 #   MariaDB primary  127.0.0.1:13306 (binary log on, server-id 1)
-#   MariaDB replica  127.0.0.1:13307 (replicates the primary; the replication test stops it)
+#   MariaDB replica  127.0.0.1:13307 (replicates the primary; the replication test stops it;
+#                    SQL_REPLICA=n leaves it out, as the benchmarks do)
 #   PostgreSQL       127.0.0.1:15432
 # Data lives under $SQLDIR (default /tmp/vpop-sql). sql_start prints the variables the tests
 # read (VPOP_TEST_MYSQL, VPOP_TEST_MYSQL_REPLICA, VPOP_TEST_PGSQL) into $SQLDIR/env.
@@ -43,6 +44,7 @@ sql_start() {
     GRANT ALL ON *.* TO 'vpopmail'@'127.0.0.1';
     CREATE USER IF NOT EXISTS 'repl'@'127.0.0.1' IDENTIFIED BY 'replpw';
     GRANT REPLICATION SLAVE ON *.* TO 'repl'@'127.0.0.1';"
+  if [ "${SQL_REPLICA:-y}" = y ]; then
   sql_mariadb replica 13307 2
   sql_mysql_root replica "
     CHANGE MASTER TO MASTER_HOST='127.0.0.1', MASTER_PORT=13306, MASTER_USER='repl', MASTER_PASSWORD='replpw',
@@ -53,6 +55,7 @@ sql_start() {
     mariadb --no-defaults -h 127.0.0.1 -P 13307 -u vpopmail -pvpoppw -e 'SELECT 1' >/dev/null 2>&1 && break
     sleep 0.1
   done
+  fi
 
   p=$SQLDIR/pg
   PGBIN=$(pgbin)
