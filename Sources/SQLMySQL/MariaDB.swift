@@ -72,17 +72,8 @@ public final class MariaDBConnection: SQLConnection {
                         lost: [2002, 2003, 2006, 2013, 2055, 1927, 4031].contains(code), missingTable: code == 1146, duplicateKey: code == 1062, unknownColumn: code == 1054)
     }
 
-    public func query(_ sql: String, _ params: [SQLValue]) throws(SQLError) -> SQLRows {
-        try run(sql, params).rows
-    }
-
-    @discardableResult
-    public func execute(_ sql: String, _ params: [SQLValue]) throws(SQLError) -> Int {
-        try run(sql, params).affected
-    }
-
     /// Prepares, binds every value, executes and fetches every column as text.
-    private func run(_ sql: String, _ params: [SQLValue]) throws(SQLError) -> (rows: SQLRows, affected: Int) {
+    public func run(_ sql: String, _ params: [SQLValue]) throws(SQLError) -> (rows: SQLRows, affected: Int) {
         guard let db else { throw SQLError("MySQL: not connected", code: 2006, lost: true) }
         guard let st = mysql_stmt_init(db) else { throw MariaDBConnection.error(db, "statement") }
         defer { mysql_stmt_close(st) }

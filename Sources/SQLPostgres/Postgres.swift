@@ -49,16 +49,7 @@ public final class PGConnection: SQLConnection {
         conn = nil
     }
 
-    public func query(_ sql: String, _ params: [SQLValue]) throws(SQLError) -> SQLRows {
-        try run(sql, params).rows
-    }
-
-    @discardableResult
-    public func execute(_ sql: String, _ params: [SQLValue]) throws(SQLError) -> Int {
-        try run(sql, params).affected
-    }
-
-    private func run(_ sql: String, _ params: [SQLValue]) throws(SQLError) -> (rows: SQLRows, affected: Int) {
+    public func run(_ sql: String, _ params: [SQLValue]) throws(SQLError) -> (rows: SQLRows, affected: Int) {
         guard let conn else { throw SQLError("PostgreSQL: not connected", lost: true) }
         let text = dialect.placeholders(sql)
         let cvals: [UnsafeMutablePointer<CChar>?] = params.map {

@@ -15,7 +15,7 @@ public final class SQLiteConnection: SQLConnection {
     public let path: String
 
     /// Opens (creating it 0600, owned by `owner`, when missing).
-    public init(path: String, owner: (uid: UInt32, gid: UInt32)?) throws(SQLError) {
+    public init(path: String, owner: OwnerLookup?) throws(SQLError) {
         self.path = path
         let existed = access(path, F_OK) == 0
         let old = umask(0o077)
@@ -31,7 +31,10 @@ public final class SQLiteConnection: SQLConnection {
         sqlite3_busy_timeout(h, 30_000)
         // The rollback journal, not WAL: with WAL even readers need to create files next to
         // the database, which vdelivermail (running as the domain's uid) may not be allowed to.
-        if !existed, let owner, geteuid() == 0 { _ = chown(path, owner.uid, owner.gid) }
+        if !existed, let owner, geteuid() == 0 {
+            let o = owner()
+            _ = chown(path, o.uid, o.gid)
+        }
     }
 
     deinit { close() }
@@ -39,15 +42,6 @@ public final class SQLiteConnection: SQLConnection {
     public func close() {
         if let db { sqlite3_close_v2(db) }
         db = nil
-    }
-
-    public func query(_ sql: String, _ params: [SQLValue]) throws(SQLError) -> SQLRows {
-        try run(sql, params).rows
-    }
-
-    @discardableResult
-    public func execute(_ sql: String, _ params: [SQLValue]) throws(SQLError) -> Int {
-        try run(sql, params).affected
     }
 
     private func fail(_ what: String) -> SQLError {
@@ -58,7 +52,7 @@ public final class SQLiteConnection: SQLConnection {
                         unknownColumn: msg.hasPrefix("no such column"))
     }
 
-    private func run(_ sql: String, _ params: [SQLValue]) throws(SQLError) -> (rows: SQLRows, affected: Int) {
+    public func run(_ sql: String, _ params: [SQLValue]) throws(SQLError) -> (rows: SQLRows, affected: Int) {
         guard let db else { throw SQLError("SQLite: not open") }
         var st: OpaquePointer?
         if sqlite3_prepare_v2(db, sql, -1, &st, nil) != SQLITE_OK { throw fail("prepare") }

@@ -38,14 +38,25 @@ public enum SQLDialect: String, Sendable {
     }
 }
 
-/// One server connection. `query` returns rows; `execute` returns the number of rows changed.
-/// Errors are `VpopmailError`s; `isConnectionLost` tells the store to reconnect and retry.
+/// One server connection. `run` prepares `sql`, binds `params`, executes, and returns the rows
+/// (as text) and the number of rows returned or changed; `SQLError.lost` tells the store to
+/// reconnect and retry.
 public protocol SQLConnection: AnyObject {
     var dialect: SQLDialect { get }
-    func query(_ sql: String, _ params: [SQLValue]) throws(SQLError) -> SQLRows
-    @discardableResult
-    func execute(_ sql: String, _ params: [SQLValue]) throws(SQLError) -> Int
+    func run(_ sql: String, _ params: [SQLValue]) throws(SQLError) -> (rows: SQLRows, affected: Int)
     func close()
+}
+
+extension SQLConnection {
+    public func query(_ sql: String, _ params: [SQLValue]) throws(SQLError) -> SQLRows {
+        try run(sql, params).rows
+    }
+
+    /// The number of rows changed.
+    @discardableResult
+    public func execute(_ sql: String, _ params: [SQLValue]) throws(SQLError) -> Int {
+        try run(sql, params).affected
+    }
 }
 
 /// A server error with its code; `lost` when the connection went away (stale after the
@@ -133,5 +144,5 @@ public struct PGServer: Sendable, Equatable {
 public enum SQLDrivers {
     nonisolated(unsafe) public static var mysql: ((MySQLServer, _ createDatabase: Bool) throws(SQLError) -> SQLConnection)? = nil
     nonisolated(unsafe) public static var pgsql: ((PGServer) throws(SQLError) -> SQLConnection)? = nil
-    nonisolated(unsafe) public static var sqlite: ((String, (uid: UInt32, gid: UInt32)?) throws(SQLError) -> SQLConnection)? = nil
+    nonisolated(unsafe) public static var sqlite: ((String, OwnerLookup?) throws(SQLError) -> SQLConnection)? = nil
 }

@@ -20,7 +20,6 @@ public final class SQLStore: AccountStore, StoreTables {
     public let keepsLimits: Bool
     let aliasDomainTable: Bool
     let logging: Bool
-    let home: String
 
     private let connectRead: () throws(SQLError) -> SQLConnection
     private let connectUpdate: () throws(SQLError) -> SQLConnection
@@ -38,11 +37,10 @@ public final class SQLStore: AccountStore, StoreTables {
         _ = line.withCString { Glibc.write(2, $0, strlen($0)) }
     }
 
-    public init(dialect: SQLDialect, config: Config, home: String,
+    public init(dialect: SQLDialect, config: Config,
                 read: @escaping () throws(SQLError) -> SQLConnection,
                 update: @escaping () throws(SQLError) -> SQLConnection, separateRead: Bool) {
         self.dialect = dialect
-        self.home = home
         manyDomains = config.manyDomains
         keepsAliases = config.valias
         keepsLimits = config.mysqlLimits
@@ -54,7 +52,7 @@ public final class SQLStore: AccountStore, StoreTables {
     }
 
     /// The store `auth-module` names, from its connection file (reference §9).
-    public static func open(home: String, config: Config, owner: (uid: UInt32, gid: UInt32)) throws(VpopmailError) -> SQLStore {
+    public static func open(home: String, config: Config, owner: @escaping OwnerLookup) throws(VpopmailError) -> SQLStore {
         switch config.authModule {
         case "mysql":
             let path = home + "/etc/vpopmail.mysql"
@@ -67,7 +65,7 @@ public final class SQLStore: AccountStore, StoreTables {
             let update = lines.count > 1 ? MySQLServer(line: lines[1]) : read
             let split = update != read && config.mysqlReplication
             guard let driver = SQLDrivers.mysql else { throw missingDriver("mysql") }
-            return SQLStore(dialect: .mysql, config: config, home: home,
+            return SQLStore(dialect: .mysql, config: config,
                             read: { () throws(SQLError) in try driver(split ? read : update, false) },
                             update: { () throws(SQLError) in try driver(update, true) },
                             separateRead: split)
@@ -80,12 +78,12 @@ public final class SQLStore: AccountStore, StoreTables {
             let server = PGServer(line: lines.first ?? "")
             guard let driver = SQLDrivers.pgsql else { throw missingDriver("pgsql") }
             let c: () throws(SQLError) -> SQLConnection = { () throws(SQLError) in try driver(server) }
-            return SQLStore(dialect: .pgsql, config: config, home: home, read: c, update: c, separateRead: false)
+            return SQLStore(dialect: .pgsql, config: config, read: c, update: c, separateRead: false)
         case "sqlite":
             let path = home + "/" + config.domainsDir + "/_vpopmail.sqlite"
             guard let driver = SQLDrivers.sqlite else { throw missingDriver("sqlite") }
             let c: () throws(SQLError) -> SQLConnection = { () throws(SQLError) in try driver(path, owner) }
-            return SQLStore(dialect: .sqlite, config: config, home: home, read: c, update: c, separateRead: false)
+            return SQLStore(dialect: .sqlite, config: config, read: c, update: c, separateRead: false)
         default:
             throw VpopmailError(.badConfig, "unknown auth-module \(config.authModule)")
         }

@@ -54,8 +54,11 @@ public protocol StoreTables: AnyObject {
     func log(user: String, domain: String, logon: String, remoteIP: String, message: String, error: Bool) throws(VpopmailError)
 }
 
+/// The owner of files a store creates (the vpopmail user), asked only when one is created.
+public typealias OwnerLookup = () -> (uid: UInt32, gid: UInt32)
+
 /// Builds the store named by `auth-module` when it is not built into this executable.
-public typealias StoreFactory = (_ home: String, _ config: Config, _ owner: (uid: UInt32, gid: UInt32)) throws(VpopmailError) -> AccountStore
+public typealias StoreFactory = (_ home: String, _ config: Config, _ owner: @escaping OwnerLookup) throws(VpopmailError) -> AccountStore
 
 /// The store factory of the SQL build (`vpopmail-sql`, `vchkpw-sql`, `vdelivermail-sql`); nil in
 /// the cdb-only executables, which exec their SQL twin instead (`Vpopmail.open`).

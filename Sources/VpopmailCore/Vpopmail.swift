@@ -12,10 +12,12 @@ public final class Vpopmail {
     public let qmail: QmailControl
     /// The vpopmail user's uid and primary gid (`vpopuser`), owners of new domains by default.
     /// Resolved on first use (vchkpw and vdelivermail never need them).
-    public lazy var vpopIDs: (uid: UInt32, gid: UInt32) = {
+    public lazy var vpopIDs: (uid: UInt32, gid: UInt32) = Vpopmail.vpopIDs(config)
+
+    static func vpopIDs(_ config: Config) -> (uid: UInt32, gid: UInt32) {
         if let u = SystemUsers.user(config.vpopUser) { return (u.uid, u.gid) }
         return (89, SystemUsers.groupID(config.vpopGroup) ?? 89)
-    }()
+    }
     public var vpopUID: UInt32 { vpopIDs.uid }
     public var vpopGID: UInt32 { vpopIDs.gid }
     public let store: AccountStore
@@ -43,8 +45,8 @@ public final class Vpopmail {
                 guard let factory = sqlStoreFactory else {
                     throw VpopmailError(.notSupported, "auth-module \(config.authModule) is not available in this build")
                 }
-                let owner: (uid: UInt32, gid: UInt32) = SystemUsers.user(config.vpopUser).map { ($0.uid, $0.gid) } ?? (89, 89)
-                self.store = try factory(home, config, owner)
+                // No /etc/passwd read per login: only a store that creates its file asks.
+                self.store = try factory(home, config) { Vpopmail.vpopIDs(config) }
             }
         }
         tables = self.store.tables

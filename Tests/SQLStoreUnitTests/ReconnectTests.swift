@@ -31,7 +31,7 @@ func server(_ name: String) throws -> [String] {
             opened.connections.append(c)
             return c
         }
-        return SQLStore(dialect: dialect, config: config, home: "/nonexistent", read: open, update: open, separateRead: false)
+        return SQLStore(dialect: dialect, config: config, read: open, update: open, separateRead: false)
     }
 
     func roundTrip(_ s: SQLStore, _ opened: Opened, kill: (String) throws -> Void, idQuery: String) throws {
