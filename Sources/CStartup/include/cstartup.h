@@ -1,0 +1,6 @@
+/* Nothing to call: this target replaces three start-up pieces of the static Swift runtime in
+ * vchkpw and vdelivermail (see startup.c). */
+#ifndef VPOP_CSTARTUP_H
+#define VPOP_CSTARTUP_H
+int vpop_cstartup_linked(void);
+#endif
