@@ -44,9 +44,13 @@ public struct Message {
         let n = buf.withUnsafeMutableBytes { pread(fd, $0.baseAddress!, $0.count, 0) }
         guard n > 0 else { return [] }
         var lines: [String] = []
-        for l in buf[0..<n].split(separator: 10, omittingEmptySubsequences: false) {
-            if l.isEmpty { break }
-            lines.append(String(decoding: l, as: UTF8.self))
+        var start = 0
+        while start < n {
+            var end = start
+            while end < n && buf[end] != 10 { end += 1 }
+            if end == start { break }
+            lines.append(String(decoding: buf[start..<end], as: UTF8.self))
+            start = end + 1
         }
         return lines
     }
@@ -93,14 +97,24 @@ public enum MaildirDelivery {
     public static let hostName: String = {
         var b = [CChar](repeating: 0, count: 256)
         gethostname(&b, 255)
-        let h = String(decoding: b.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        return String(h.map { $0 == "/" ? "\\057" : ($0 == ":" ? "\\072" : String($0)) }.joined())
+        var out: [UInt8] = []
+        for c in b.prefix(while: { $0 != 0 }) {
+            switch UInt8(bitPattern: c) {
+            case UInt8(ascii: "/"): out += Array("\\057".utf8)
+            case UInt8(ascii: ":"): out += Array("\\072".utf8)
+            case let u: out.append(u)
+            }
+        }
+        return String(decoding: out, as: UTF8.self)
     }()
 
     /// Delivers `prefix` followed by the message into `maildir` (ending in `/`). Returns the size
     /// written (the `,S=` value).
     @discardableResult
-    public static func deliver(_ message: Message, prefix: [UInt8], to maildir: String, sync: Bool) throws(SystemError) -> Int {
+    /// `beforeDirectorySync` runs once the message is in `new/` and before `new/` is synced, so
+    /// that what it writes (the maildirsize line) goes to disk in the same journal commit.
+    public static func deliver(_ message: Message, prefix: [UInt8], to maildir: String, sync: Bool,
+                               beforeDirectorySync: (Int) -> Void = { _ in }) throws(SystemError) -> Int {
         var tv = timeval()
         gettimeofday(&tv, nil)
         counter += 1
@@ -126,6 +140,7 @@ public enum MaildirDelivery {
         } else {
             unlink(tmp)
         }
+        beforeDirectorySync(size)
         if sync { FS.syncDirectory(of: new) }
         return size
     }

@@ -81,22 +81,53 @@ public enum Maildir {
         let path = sizePath(maildir)
         var st = Glibc.stat()
         if posixStat(path, &st) == 0, st.st_size < 5120, time(nil) - st.st_mtim.tv_sec <= 15 * 60,
-           let text = try? FS.readText(path) {
-            let lines = Bytes.textLines(text)
-            if let first = lines.first, first == quota {
-                var b: Int64 = 0, c: Int64 = 0
-                for l in lines.dropFirst() {
-                    let p = l.split(separator: " ", omittingEmptySubsequences: true)
-                    if p.count >= 2, let x = Int64(p[0]), let y = Int64(p[1]) { b += x; c += y }
-                }
-                return (UInt64(max(0, b)), UInt64(max(0, c)))
-            }
+           let data = try? FS.read(path), let sums = sizeSums(data, quota: quota) {
+            return (UInt64(max(0, sums.bytes)), UInt64(max(0, sums.count)))
         }
         let u = scan(maildir)
         if !quota.hasPrefix("NO") && !quota.isEmpty {
             try? writeSize(maildir: maildir, quota: quota, bytes: u.bytes, count: u.count, owner: owner, sync: sync)
         }
         return u
+    }
+
+    /// The first line of a `maildirsize` (its quota), nil for an empty file.
+    public static func quotaLine(_ data: [UInt8]) -> String? {
+        if data.isEmpty { return nil }
+        return String(decoding: data[..<(data.firstIndex(of: 10) ?? data.count)], as: UTF8.self)
+    }
+
+    /// The totals of a `maildirsize` whose first line is `quota` (nil when it is another): every
+    /// later line of two numbers separated by spaces adds to them, other lines are skipped. The
+    /// file grows by one line per delivery, so this works on the bytes.
+    public static func sizeSums(_ data: [UInt8], quota: String) -> (bytes: Int64, count: Int64)? {
+        let end = data.firstIndex(of: 10) ?? data.count
+        guard data[..<end].elementsEqual(quota.utf8) else { return nil }
+        var b: Int64 = 0, c: Int64 = 0
+        var i = end + 1
+        data.withUnsafeBufferPointer { p in
+            while i < p.count {
+                var lineEnd = i
+                while lineEnd < p.count && p[lineEnd] != 10 { lineEnd += 1 }
+                // The first two space-separated fields, each a whole optionally signed integer.
+                var first: Int64? = nil, second: Int64? = nil
+                var j = i
+                while j < lineEnd && second == nil {
+                    while j < lineEnd && p[j] == 32 { j += 1 }
+                    let start = j
+                    while j < lineEnd && p[j] != 32 { j += 1 }
+                    if start == j { break }
+                    guard let n = Bytes.int64(p[start..<j]) else { break }
+                    if first == nil { first = n } else { second = n }
+                }
+                if let x = first, let y = second {
+                    b = b &+ x
+                    c = c &+ y
+                }
+                i = lineEnd + 1
+            }
+        }
+        return (b, c)
     }
 
     /// Percentage used: the larger of the size and count percentages (integer arithmetic).

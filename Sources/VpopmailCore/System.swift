@@ -371,6 +371,30 @@ public enum Proc {
 
 /// Byte-level helpers for line-oriented files.
 public enum Bytes {
+    /// `Int64(String)` on bytes: an optional sign and decimal digits, nil on anything else or
+    /// overflow.
+    public static func int64(_ s: ArraySlice<UInt8>) -> Int64? {
+        s.withUnsafeBufferPointer { int64($0[...]) }
+    }
+
+    public static func int64(_ s: Slice<UnsafeBufferPointer<UInt8>>) -> Int64? {
+        var i = s.startIndex
+        var negative = false
+        if i < s.endIndex && (s[i] == 43 || s[i] == 45) { negative = s[i] == 45; i += 1 }
+        if i == s.endIndex { return nil }
+        var n: Int64 = 0
+        while i < s.endIndex {
+            let d = s[i] &- 48
+            if d > 9 { return nil }
+            let (m, o1) = n.multipliedReportingOverflow(by: 10)
+            let (a, o2) = negative ? m.subtractingReportingOverflow(Int64(d)) : m.addingReportingOverflow(Int64(d))
+            if o1 || o2 { return nil }
+            n = a
+            i += 1
+        }
+        return n
+    }
+
     public static func textLines(_ text: String) -> [String] {
         var out = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
         if out.last == "" { out.removeLast() }

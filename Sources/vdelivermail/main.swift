@@ -172,7 +172,7 @@ func deliverMaildir(_ path: String, quota given: String?, address: String, domai
     let sizeFile = path + "maildirsize"
     var quota = given
     if quota == nil || quota == "" {
-        quota = (try? FS.readText(sizeFile)).flatMap { Bytes.textLines($0).first }
+        quota = (try? FS.read(sizeFile)).flatMap { Maildir.quotaLine($0) }
     }
     let q = Quota.stored(quota ?? "")
     let owner = domain.map { (uid: $0.uid, gid: $0.gid) }
@@ -198,9 +198,10 @@ func deliverMaildir(_ path: String, quota given: String?, address: String, domai
         return
     }
     do {
-        let written = try MaildirDelivery.deliver(message, prefix: prefix, to: path, sync: v.sync)
-        if !q.isNone {
-            // Append to an existing maildirsize only (a missing one is recalculated later).
+        try MaildirDelivery.deliver(message, prefix: prefix, to: path, sync: v.sync) { written in
+            guard !q.isNone else { return }
+            // Append to an existing maildirsize only (a missing one is recalculated later);
+            // before new/ is synced, so that the line is on disk with the message.
             let fd = open(sizeFile, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC)
             if fd >= 0 {
                 try? FS.writeAll(fd: fd, Array("\(written) 1\n".utf8), path: sizeFile)

@@ -96,6 +96,20 @@ import VpopmailCore
         #expect(Maildir.address(ofPath: "/var/mail/Maildir/") == nil)
     }
 
+    @Test func maildirsizeLinesAddUpAndOddLinesAreSkipped() throws {
+        let file = Array("10485760S,1000C\n  4110 1\n-300 -1\n+5 1 extra\n12x 1\n7\n\n99999999999999999999 1\n 10   2 \n".utf8)
+        #expect(Maildir.quotaLine(file) == "10485760S,1000C")
+        let sums = try #require(Maildir.sizeSums(file, quota: "10485760S,1000C"))
+        #expect(sums.bytes == Int64(4110 - 300 + 5 + 10))
+        #expect(sums.count == Int64(1 - 1 + 1 + 2))
+        #expect(Maildir.sizeSums(file, quota: "5000S") == nil)
+        #expect(Maildir.sizeSums(Array("5000S".utf8), quota: "5000S")! == (0, 0))
+        #expect(Maildir.quotaLine([]) == nil)
+        #expect(Bytes.int64(ArraySlice("-9223372036854775808".utf8)) == Int64.min)
+        #expect(Bytes.int64(ArraySlice("9223372036854775808".utf8)) == nil)
+        #expect(Bytes.int64(ArraySlice("-".utf8)) == nil)
+    }
+
     @Test func percentIsTheLargerOfSizeAndCount() {
         #expect(Maildir.percent(bytes: 50, count: 9, quota: Quota(bytes: 100, count: 10)) == 90)
         #expect(Maildir.percent(bytes: 50, count: 1, quota: Quota(bytes: 100, count: 10)) == 50)
