@@ -1,4 +1,5 @@
 // swift-tools-version:6.0
+import Foundation
 import PackageDescription
 
 /// vchkpw and vdelivermail are single-threaded top-level programs. Swift 6 guards their
@@ -10,10 +11,18 @@ let noActorChecks: [SwiftSetting] = [.unsafeFlags(["-Xfrontend", "-disable-dynam
 /// vchkpw and vdelivermail: fully static, linked by lld with the functions and variables one
 /// run uses placed side by side (layout/<program>.order, made by scripts/link-order.py): a run
 /// then faults in a few windows of the binary instead of some fifty.
+/// The Swift toolchain ships lld (`ld.lld` beside `swift`); without it they link as before.
 func fastStartLinking(_ program: String) -> [LinkerSetting] {
-    [.unsafeFlags(["-static-executable", "-use-ld=lld",
-                   "-Xlinker", "--symbol-ordering-file=\(Context.packageDirectory)/layout/\(program).order",
-                   "-Xlinker", "--no-warn-symbol-ordering"])]
+    let path = ProcessInfo.processInfo.environment["PATH"] ?? ""
+    let haveLLD = path.split(separator: ":").contains { dir in
+        let toolchain = URL(fileURLWithPath: "\(dir)/swift").resolvingSymlinksInPath().deletingLastPathComponent().path
+        return FileManager.default.isExecutableFile(atPath: "\(dir)/ld.lld")
+            || FileManager.default.isExecutableFile(atPath: toolchain + "/ld.lld")
+    }
+    guard haveLLD else { return [.unsafeFlags(["-static-executable"])] }
+    return [.unsafeFlags(["-static-executable", "-use-ld=lld",
+                          "-Xlinker", "--symbol-ordering-file=\(Context.packageDirectory)/layout/\(program).order",
+                          "-Xlinker", "--no-warn-symbol-ordering"])]
 }
 
 /// vpopmail-<store>, vchkpw-<store> and vdelivermail-<store>: the program with one SQL client

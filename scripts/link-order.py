@@ -13,8 +13,10 @@ this order: functions that have their own section (our code, the C++ runtime, li
 variables that have their own section, then functions of the standard library's one big .text
 section (they cannot move, listing them only places that section after the hot ones).
 
-    swift build -c release --product vchkpw --product vdelivermail
+    swift build -c release --product vchkpw && swift build -c release --product vdelivermail
     python3 scripts/link-order.py            # needs valgrind; run as root (vpopmail user)
+    rm .build/release/vchkpw .build/release/vdelivermail   # SwiftPM does not see the .order
+    swift build -c release --product vchkpw && swift build -c release --product vdelivermail
 
 A stale file only costs speed: lld skips names it does not find (--no-warn-symbol-ordering).
 """

@@ -68,6 +68,26 @@ final class SyslogCollector {
         #expect(try s.ok(["vuserinfo", "-l", "joe@example.com"]).out.hasSuffix("last auth ip: 192.0.2.7\n"))
     }
 
+    /// vchkpw and vdelivermail take argv from their own start-up code (CStartup), not the Swift
+    /// runtime's: the exec'd program must get every argument byte for byte, empty ones too. Neither
+    /// program looks for swift-backtrace or reads /proc/self/maps at start.
+    @Test func argumentsPassThroughAndStartUpProbesNothing() throws {
+        let s = try site()
+        let args = ["a b", "", "-x", "ünï", "last\targ"]
+        let r = try s.vchkpw("joe@example.com", "secret", program: ["/bin/sh", "-c", "printf '<%s>' \"$@\"", "sh"] + args,
+                             env: ["TCPLOCALPORT": "110"])
+        #expect(r.status == 0, "\(r.err)")
+        #expect(r.out == args.map { "<\($0)>" }.joined())
+        // The runtime's two constructors that did so are not linked in at all.
+        for program in ["vchkpw", "vdelivermail"] {
+            let syms = try s.run(["/usr/bin/nm", s.home + "/bin/" + program])
+            #expect(syms.status == 0, "\(syms.err)")
+            #expect(syms.out.contains(" save_arguments\n"), "\(program)")
+            #expect(!syms.out.contains("_GLOBAL__sub_I_Backtrace.cpp"), "\(program)")
+            #expect(!syms.out.contains("_GLOBAL__sub_I_CommandLine.cpp"), "\(program)")
+        }
+    }
+
     @Test func syslogLinesNeverCarryPasswords() throws {
         let s = try site()
         let log = SyslogCollector(path: s.root + "/log.sock")
