@@ -130,6 +130,76 @@ public final class CDBReader {
     }
 }
 
+extension CDBReader {
+    /// One look-up without mapping the file: the data of the first record whose key is `key`, or
+    /// nil, read with a few `pread`s. For programs that open a cdb for a single key (vchkpw and
+    /// vdelivermail at every login and message), where mapping and unmapping the file and
+    /// faulting its pages in costs more than the reads. Same checks and errors as `find`.
+    public static func lookup(path: String, key: [UInt8]) throws(CDBError) -> [UInt8]? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        if fd < 0 { throw .system(path: path, operation: "open", errno: errno) }
+        defer { close(fd) }
+        var st = stat()
+        if fstat(fd, &st) != 0 { throw .system(path: path, operation: "fstat", errno: errno) }
+        let size = Int(st.st_size)
+        if size < 2048 { throw .corrupt(path: path, reason: "shorter than its 2048-byte header") }
+
+        /// Exactly `count` bytes at `offset` (the caller has checked they lie inside the file).
+        func read(_ count: Int, at offset: Int) throws(CDBError) -> [UInt8] {
+            var buf = [UInt8](repeating: 0, count: count)
+            var done = 0
+            while done < count {
+                let r = buf.withUnsafeMutableBytes { pread(fd, $0.baseAddress! + done, count - done, off_t(offset + done)) }
+                if r < 0 {
+                    if errno == EINTR { continue }
+                    throw .system(path: path, operation: "read", errno: errno)
+                }
+                if r == 0 { throw .corrupt(path: path, reason: "shorter than its size") }
+                done += r
+            }
+            return buf
+        }
+        func u32(_ b: [UInt8], _ at: Int) -> UInt32 {
+            UInt32(b[at]) | UInt32(b[at + 1]) << 8 | UInt32(b[at + 2]) << 16 | UInt32(b[at + 3]) << 24
+        }
+
+        let h = cdbHash(key)
+        let head = try read(8, at: Int(h & 255) * 8)
+        let tpos = Int(u32(head, 0)), tlen = Int(u32(head, 4))
+        if tlen == 0 { return nil }
+        guard tpos >= 2048, tlen <= (size - tpos) / 8 else {
+            throw .corrupt(path: path, reason: "hash table \(h & 255) out of range")
+        }
+        var i = Int((h >> 8) % UInt32(tlen))
+        var slots: [UInt8] = [], first = 0  // slots[0...] are the table's slots first, first + 1, ...
+        for _ in 0..<tlen {
+            if i < first || i >= first + slots.count / 8 {
+                first = i
+                slots = try read(min(tlen - i, 32) * 8, at: tpos + i * 8)
+            }
+            let sh = u32(slots, (i - first) * 8), rp = Int(u32(slots, (i - first) * 8 + 4))
+            if rp == 0 { return nil }
+            if sh == h {
+                guard rp >= 2048, rp <= size - 8 else { throw .corrupt(path: path, reason: "record pointer out of range") }
+                // The record header, the key and (usually) the data in one read.
+                let guess = min(size - rp, 8 + key.count + 512)
+                var rec = try read(guess, at: rp)
+                let klen = Int(u32(rec, 0)), dlen = Int(u32(rec, 4))
+                guard klen <= size - rp - 8, dlen <= size - rp - 8 - klen else {
+                    throw .corrupt(path: path, reason: "record length out of range")
+                }
+                if klen == key.count && rec[8..<(8 + klen)].elementsEqual(key) {
+                    if 8 + klen + dlen > rec.count { rec += try read(8 + klen + dlen - rec.count, at: rp + rec.count) }
+                    return Array(rec[(8 + klen)..<(8 + klen + dlen)])
+                }
+            }
+            i += 1
+            if i == tlen { i = 0 }
+        }
+        return nil
+    }
+}
+
 /// Builds a cdb image in memory. Records keep the order they are added in; the output is the
 /// same bytes that tinycdb (`cdb -c`) and djb's cdbmake produce for that order.
 public struct CDBWriter {

@@ -263,9 +263,8 @@ public final class CDBStore: AccountStore {
     public func account(_ name: String, in d: DomainInfo) throws(VpopmailError) -> Account? {
         let path = cdbPath(d)
         do {
-            let r = try CDBReader(path: path)
-            guard let range = try r.find(Array(name.utf8)) else { return nil }
-            return VpasswdFile.account(from: (Array((name + ":").utf8) + range)[...])
+            guard let data = try CDBReader.lookup(path: path, key: Array(name.utf8)) else { return nil }
+            return VpasswdFile.account(from: (Array((name + ":").utf8) + data)[...])
         } catch .system(_, _, let e) where e == ENOENT {
             // No cdb yet: rebuild it from vpasswd when there is one.
             guard FS.exists(vpasswdPath(d)) else { return nil }

@@ -183,8 +183,7 @@ public struct QmailControl: Sendable {
     public func lookup(_ domain: String) throws(VpopmailError) -> DomainInfo? {
         let d = domain.lowercased()
         do {
-            let r = try CDBReader(path: usersCDBPath)
-            guard let v = try r.find(Array(("!" + d + "-").utf8)) else { return nil }
+            guard let v = try CDBReader.lookup(path: usersCDBPath, key: Array(("!" + d + "-").utf8)) else { return nil }
             return QmailControl.parseAssignValue(name: d, value: v[...])
         } catch .system(_, _, let e) where e == ENOENT {
             for line in try readLines(assignPath) {

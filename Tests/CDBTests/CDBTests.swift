@@ -49,6 +49,9 @@ func sampleRecords() -> [([UInt8], [UInt8])] {
         let r = try CDBReader(path: path)
         for (k, v) in sampleRecords() { #expect(try r.find(k) == v) }
         #expect(try r.find(Array("missing".utf8)) == nil)
+        // The pread look-up agrees, for every key and for keys that are not there.
+        for (k, v) in sampleRecords() { #expect(try CDBReader.lookup(path: path, key: k) == v) }
+        for i in 0..<500 { #expect(try CDBReader.lookup(path: path, key: Array("nouser\(i)".utf8)) == nil) }
         var n = 0
         try r.forEach { _, _ in n += 1 }
         #expect(n == 5000)
@@ -95,11 +98,30 @@ func sampleRecords() -> [([UInt8], [UInt8])] {
             do { _ = try r.find(k) } catch { threw += 1 }
         }
         #expect(threw > 0)
+        #expect(throws: CDBError.self) { _ = try CDBReader.lookup(path: dir + "/short.cdb", key: Array("user1".utf8)) }
+        var lookupThrew = 0
+        for (k, _) in sampleRecords().prefix(100) {
+            do { _ = try CDBReader.lookup(path: dir + "/cut.cdb", key: k) } catch { lookupThrew += 1 }
+        }
+        #expect(lookupThrew == threw)
+    }
+
+    @Test func longRecordsAndCollidingSlotsReadWhole() throws {
+        // Data longer than the first read, and a table long enough to need more than one slot read.
+        var w = CDBWriter()
+        let big = (0..<3000).map { i in (Array("k\(i)".utf8), Array(String(repeating: "v\(i % 10)", count: i % 3 == 0 ? 400 : 3).utf8)) }
+        for (k, v) in big { try w.add(key: k, data: v) }
+        let dir = try tempDir()
+        FileManager.default.createFile(atPath: dir + "/big.cdb", contents: Data(try w.finish()))
+        for (k, v) in big { #expect(try CDBReader.lookup(path: dir + "/big.cdb", key: k) == v) }
     }
 
     @Test func missingFileIsENOENT() {
         #expect(throws: CDBError.system(path: "/nonexistent/x.cdb", operation: "open", errno: ENOENT)) {
             _ = try CDBReader(path: "/nonexistent/x.cdb")
+        }
+        #expect(throws: CDBError.system(path: "/nonexistent/x.cdb", operation: "open", errno: ENOENT)) {
+            _ = try CDBReader.lookup(path: "/nonexistent/x.cdb", key: [1])
         }
     }
 }
