@@ -79,10 +79,14 @@ public enum Maildir {
     public static func usage(maildir: String, quota: String, owner: (uid: UInt32, gid: UInt32)?,
                              sync: Bool) -> (bytes: UInt64, count: UInt64) {
         let path = sizePath(maildir)
-        var st = Glibc.stat()
-        if posixStat(path, &st) == 0, st.st_size < 5120, time(nil) - st.st_mtim.tv_sec <= 15 * 60,
-           let data = try? FS.read(path), let sums = sizeSums(data, quota: quota) {
-            return (UInt64(max(0, sums.bytes)), UInt64(max(0, sums.count)))
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        if fd >= 0 {
+            defer { close(fd) }
+            var st = Glibc.stat()
+            if fstat(fd, &st) == 0, st.st_size < 5120, time(nil) - st.st_mtim.tv_sec <= 15 * 60,
+               let data = try? FS.readAll(fd: fd, path: path, status: st), let sums = sizeSums(data, quota: quota) {
+                return (UInt64(max(0, sums.bytes)), UInt64(max(0, sums.count)))
+            }
         }
         let u = scan(maildir)
         if !quota.hasPrefix("NO") && !quota.isEmpty {

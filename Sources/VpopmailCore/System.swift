@@ -82,18 +82,25 @@ public enum FS {
         return String(decoding: b, as: UTF8.self)
     }
 
-    public static func readAll(fd: Int32, path: String) throws(SystemError) -> [UInt8] {
+    /// The rest of the file. `status` is the descriptor's fstat when the caller already has it.
+    public static func readAll(fd: Int32, path: String, status: Glibc.stat? = nil) throws(SystemError) -> [UInt8] {
         var st = Glibc.stat()
+        var haveStat = false
+        if let status { st = status; haveStat = true } else { haveStat = fstat(fd, &st) == 0 }
+        let regular = haveStat && (st.st_mode & S_IFMT) == S_IFREG
         var cap = 4096
-        if fstat(fd, &st) == 0 && st.st_size > 0 { cap = Int(st.st_size) + 1 }
+        if haveStat && st.st_size > 0 { cap = Int(st.st_size) + 1 }
         var buf = [UInt8](repeating: 0, count: cap)
         var n = 0
         while true {
             if n == buf.count { buf.append(contentsOf: repeatElement(0, count: buf.count)) }
-            let r = buf.withUnsafeMutableBytes { b in retryIO { Glibc.read(fd, b.baseAddress! + n, b.count - n) } }
+            let want = buf.count - n
+            let r = buf.withUnsafeMutableBytes { b in retryIO { Glibc.read(fd, b.baseAddress! + n, want) } }
             if r < 0 { throw SystemError("read", path, errno) }
             if r == 0 { break }
             n += r
+            // A regular file returns less than asked only at its end: no second read for the 0.
+            if regular && r < want { break }
         }
         buf.removeLast(buf.count - n)
         return buf
