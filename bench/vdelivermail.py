@@ -52,7 +52,10 @@ def main():
         r = statistics.median(ratios)
         print(f"ratio vdelivermail / C floor: median of {ROUNDS} paired batches {r:.3f} (min {min(ratios):.3f}, max {max(ratios):.3f}); target <= 1.2: {'met' if r <= 1.2 else 'NOT met'}")
         r2 = statistics.median(ratios2)
-        print(f"C floor that also fsyncs new/ after the link: median {ms(c)}; ratio vdelivermail / it: {r2:.3f}")
+        # vdelivermail also fsyncs new/ after the link (an acknowledged message must survive a
+        # crash); this floor does the same two fsyncs, so the ratio compares the same disk work.
+        print(f"C floor that also fsyncs new/ after the link (the same fsyncs as vdelivermail): median {ms(c)}")
+        print(f"ratio vdelivermail / that floor: median of {ROUNDS} paired batches {r2:.3f} (min {min(ratios2):.3f}, max {max(ratios2):.3f}); target <= 1.2: {'met' if r2 <= 1.2 else 'NOT met'}")
         n = len(os.listdir(maildir + "new"))
         if n != 4 * (WARMUP + ROUNDS * BATCH):
             sys.exit(f"expected {4 * (WARMUP + ROUNDS * BATCH)} messages in new/, found {n}")
