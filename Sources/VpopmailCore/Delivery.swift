@@ -109,10 +109,10 @@ public enum MaildirDelivery {
     }()
 
     /// Delivers `prefix` followed by the message into `maildir` (ending in `/`). Returns the size
-    /// written (the `,S=` value).
+    /// written (the `,S=` value). `beforeDirectorySync` runs once the message is in `new/` and
+    /// before `new/` is synced, so that what it writes (the maildirsize line) goes to disk in the
+    /// same journal commit.
     @discardableResult
-    /// `beforeDirectorySync` runs once the message is in `new/` and before `new/` is synced, so
-    /// that what it writes (the maildirsize line) goes to disk in the same journal commit.
     public static func deliver(_ message: Message, prefix: [UInt8], to maildir: String, sync: Bool,
                                beforeDirectorySync: (Int) -> Void = { _ in }) throws(SystemError) -> Int {
         var tv = timeval()

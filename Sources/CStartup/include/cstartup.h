@@ -1,4 +1,4 @@
-/* Nothing to call: this target replaces three start-up pieces of the static Swift runtime in
+/* Nothing to call: this target replaces two start-up constructors of the static Swift runtime in
  * vchkpw and vdelivermail (see startup.c). */
 #ifndef VPOP_CSTARTUP_H
 #define VPOP_CSTARTUP_H
