@@ -87,7 +87,8 @@ public enum FS {
         var st = Glibc.stat()
         var haveStat = false
         if let status { st = status; haveStat = true } else { haveStat = fstat(fd, &st) == 0 }
-        let regular = haveStat && (st.st_mode & S_IFMT) == S_IFREG
+        // Files of /proc say size 0 and may return a page at a time: only real sizes count.
+        let regular = haveStat && (st.st_mode & S_IFMT) == S_IFREG && st.st_size > 0
         var cap = 4096
         if haveStat && st.st_size > 0 { cap = Int(st.st_size) + 1 }
         var buf = [UInt8](repeating: 0, count: cap)
