@@ -47,18 +47,31 @@ public final class CDBReader {
     /// Maps `path`. Throws `.system` with ENOENT when the file does not exist.
     public init(path: String) throws(CDBError) {
         self.path = path
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        if fd < 0 { throw .system(path: path, operation: "open", errno: errno) }
+        let (fd, n) = try CDBReader.openFile(path)
         defer { close(fd) }
-        var st = stat()
-        if fstat(fd, &st) != 0 { throw .system(path: path, operation: "fstat", errno: errno) }
-        let n = Int(st.st_size)
-        if n < 2048 { throw .corrupt(path: path, reason: "shorter than its 2048-byte header") }
         guard let p = mmap(nil, n, PROT_READ, MAP_SHARED, fd, 0), p != MAP_FAILED else {
             throw .system(path: path, operation: "mmap", errno: errno)
         }
         self.base = UnsafeRawPointer(p)
         self.size = n
+    }
+
+    /// Opens `path` and returns the descriptor and size, refusing a file shorter than the header.
+    fileprivate static func openFile(_ path: String) throws(CDBError) -> (fd: Int32, size: Int) {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        if fd < 0 { throw .system(path: path, operation: "open", errno: errno) }
+        var st = stat()
+        if fstat(fd, &st) != 0 {
+            let e = errno
+            close(fd)
+            throw .system(path: path, operation: "fstat", errno: e)
+        }
+        let size = Int(st.st_size)
+        if size < 2048 {
+            close(fd)
+            throw .corrupt(path: path, reason: "shorter than its 2048-byte header")
+        }
+        return (fd, size)
     }
 
     deinit {
@@ -136,13 +149,8 @@ extension CDBReader {
     /// vdelivermail at every login and message), where mapping and unmapping the file and
     /// faulting its pages in costs more than the reads. Same checks and errors as `find`.
     public static func lookup(path: String, key: [UInt8]) throws(CDBError) -> [UInt8]? {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        if fd < 0 { throw .system(path: path, operation: "open", errno: errno) }
+        let (fd, size) = try openFile(path)
         defer { close(fd) }
-        var st = stat()
-        if fstat(fd, &st) != 0 { throw .system(path: path, operation: "fstat", errno: errno) }
-        let size = Int(st.st_size)
-        if size < 2048 { throw .corrupt(path: path, reason: "shorter than its 2048-byte header") }
 
         /// Exactly `count` bytes at `offset` (the caller has checked they lie inside the file).
         func read(_ count: Int, at offset: Int) throws(CDBError) -> [UInt8] {
