@@ -67,6 +67,8 @@ public struct Config: Sendable {
     public var defaultDelivery = false
     public var makeSeekable = true
     public var fileSync = true
+    /// How a delivery makes a message durable (docs/crash-safety.md): auto, ordered or strict.
+    public var deliverySync: DeliverySync = .auto
     public var domainQuotas = false
     public var spamassassin = false
     public var spamJunkfolder = false
@@ -214,6 +216,11 @@ public struct Config: Sendable {
         case "defaultdelivery": defaultDelivery = try B(v, key, at)
         case "make-seekable": makeSeekable = try B(v, key, at)
         case "file-sync": fileSync = try B(v, key, at)
+        case "delivery-sync":
+            guard let m = DeliverySync(rawValue: v.lowercased()), m != .off else {
+                throw VpopmailError(.badConfig, "\(at): bad value '\(v)' for \(key): expected auto, ordered or strict")
+            }
+            deliverySync = m
         case "domainquotas": domainQuotas = try B(v, key, at)
         case "spamassassin": spamassassin = try B(v, key, at)
         case "spam-junkfolder": spamJunkfolder = try B(v, key, at)

@@ -29,6 +29,8 @@ public final class Vpopmail {
     public var suppressChangeHooks = false
     public var binDir: String { home + "/bin" }
     public var sync: Bool { config.fileSync }
+    /// The delivery's sync mode (`off` when `file-sync = n`).
+    public var deliverySync: DeliverySync { config.fileSync ? config.deliverySync : .off }
 
     public init(home: String, config: Config, qmailDir: String? = nil, store: AccountStore? = nil) throws(VpopmailError) {
         self.home = home

@@ -162,7 +162,7 @@ func quotaWarning(maildir: String, address: String, domainDir: String?) {
     defer { close(warnFD) }
     let body = Array("Delivered-To: \(address)\nDate: \(date)\n\(text)".utf8)
     // Written through the same Maildir path as a message (a zero-size message after the prefix).
-    try? MaildirDelivery.deliver(Message(fd: warnFD, size: 0), prefix: body, to: maildir, sync: v.sync)
+    try? MaildirDelivery.deliver(Message(fd: warnFD, size: 0), prefix: body, to: maildir, sync: v.deliverySync)
 }
 
 /// Delivers into a Maildir (`path` ends in `/`), enforcing `quota` (or the maildirsize quota).
@@ -198,10 +198,10 @@ func deliverMaildir(_ path: String, quota given: String?, address: String, domai
         return
     }
     do {
-        try MaildirDelivery.deliver(message, prefix: prefix, to: path, sync: v.sync) { written in
+        try MaildirDelivery.deliver(message, prefix: prefix, to: path, sync: v.deliverySync) { written in
             guard !q.isNone else { return }
             // Append to an existing maildirsize only (a missing one is recalculated later);
-            // before new/ is synced, so that the line is on disk with the message.
+            // before the last sync, so that the line is on disk with the message.
             let fd = open(sizeFile, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC)
             if fd >= 0 {
                 try? FS.writeAll(fd: fd, Array("\(written) 1\n".utf8), path: sizeFile)

@@ -54,9 +54,11 @@ final class Site: @unchecked Sendable {
         try self.init(config: config, store: store)
     }
 
-    init(config: String = "", store: String = "cdb") throws {
+    /// `under`: the directory the site is made in (default: the temporary directory), for tests
+    /// that need a particular file system.
+    init(config: String = "", store: String = "cdb", under: String? = nil) throws {
         self.store = store
-        root = NSTemporaryDirectory() + "vpop-e2e-\(UUID().uuidString.prefix(8))"
+        root = (under.map { $0.hasSuffix("/") ? $0 : $0 + "/" } ?? NSTemporaryDirectory()) + "vpop-e2e-\(UUID().uuidString.prefix(8))"
         home = root + "/home"
         qmail = root + "/qmail"
         let fm = FileManager.default

@@ -4,8 +4,8 @@ import Testing
 @Suite struct Vdelivermail {
     let body = "Received: from remote.test\nSubject: hello\n\nThe body.\n"
 
-    func site(_ config: String = "") throws -> (Site, String) {
-        let s = try Site(config: config)
+    func site(_ config: String = "", under: String? = nil) throws -> (Site, String) {
+        let s = try Site(config: config, under: under)
         try s.ok(["vadddomain", "example.com", "pw"])
         try s.ok(["vadduser", "-q", "1M", "joe@example.com", "secret"])
         return (s, s.domainDir("example.com") + "/joe/Maildir")
@@ -241,5 +241,75 @@ import Testing
             stat(md + "/new/" + n, &st)
             #expect(Int(st.st_size) == size)
         }
+    }
+
+    /// The syscalls that make one delivery durable, in order (strace), as tokens: open-tmp,
+    /// write-out (sync_file_range), fsync-msg, link, unlink-tmp, open-new, fsync-new.
+    func durabilitySteps(_ s: Site) throws -> [String] {
+        let trace = s.root + "/trace-\(UUID().uuidString.prefix(6))"
+        let r = try s.deliver(body, to: "joe", at: "example.com", shellPrefix:
+            "exec strace -o '\(trace)' -e trace=openat,fsync,fdatasync,sync_file_range,link,rename,unlink \"$@\";")
+        #expect(r.status == 0, "\(r.out)\(r.err)")
+        var fds: [String: String] = [:]
+        var steps: [String] = []
+        for line in (s.read(trace) ?? "").split(separator: "\n").map(String.init) {
+            let result = line.split(separator: "=").last.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
+            if line.hasPrefix("openat("), line.contains("/Maildir/tmp/") {
+                fds[result] = "msg"; steps.append("open-tmp")
+            } else if line.hasPrefix("openat("), line.contains("/Maildir/new\"") {
+                fds[result] = "new"; steps.append("open-new")
+            } else if line.hasPrefix("sync_file_range(") {
+                steps.append("write-out")
+            } else if line.hasPrefix("fsync(") || line.hasPrefix("fdatasync(") {
+                let fd = String(line.drop(while: { $0 != "(" }).dropFirst().prefix(while: { $0 != ")" }))
+                steps.append("fsync-" + (fds[fd] ?? "other"))
+            } else if line.hasPrefix("link("), line.contains("/Maildir/new/") {
+                steps.append("link")
+            } else if line.hasPrefix("unlink("), line.contains("/Maildir/tmp/") {
+                steps.append("unlink-tmp")
+            }
+        }
+        return steps
+    }
+
+    static let strictSteps = ["open-tmp", "fsync-msg", "link", "open-new", "fsync-new", "unlink-tmp"]
+    static let orderedSteps = ["open-tmp", "write-out", "link", "unlink-tmp", "fsync-msg"]
+
+    /// delivery-sync: strict fsyncs the message before the link and new/ after it, and removes
+    /// the tmp name only then; ordered writes the message out, links, removes, and makes it all
+    /// durable with one fsync. Both leave one whole message in new/ and nothing in tmp/.
+    @Test func deliverySyncModesOrderTheirWrites() throws {
+        for (mode, steps) in [("strict", Self.strictSteps), ("ordered", Self.orderedSteps)] {
+            let (s, md) = try site("delivery-sync = \(mode)\n")
+            #expect(try durabilitySteps(s) == steps, "\(mode)")
+            #expect(s.newMessages(md).count == 1)
+            #expect(try FileManager.default.contentsOfDirectory(atPath: md + "/tmp").isEmpty)
+        }
+        // auto on tmpfs (no journal): strict.
+        let (shm, _) = try site("", under: "/dev/shm")
+        defer { try? FileManager.default.removeItem(atPath: shm.root) }
+        #expect(try durabilitySteps(shm) == Self.strictSteps)
+        // A bad value is a configuration error: 111, nothing delivered.
+        let (bad, md) = try site()
+        let conf = FileHandle(forWritingAtPath: bad.home + "/etc/vpopmail.conf")!
+        conf.seekToEndOfFile()
+        conf.write(Data("delivery-sync = sometimes\n".utf8))
+        try conf.close()
+        let r = try bad.deliver(body, to: "joe", at: "example.com")
+        #expect(r.status == 111)
+        #expect(r.out.contains("delivery-sync"), "\(r.out)")
+        #expect(bad.newMessages(md).isEmpty)
+    }
+
+    /// auto on a journaled ext4 (mkfs.ext4's default; run-tests.sh loop-mounts one and names it
+    /// in VPOP_TEST_JOURNALED_DIR): ordered.
+    @Test(.enabled(if: ProcessInfo.processInfo.environment["VPOP_TEST_JOURNALED_DIR"] != nil,
+                   "needs a loop-mounted journaled ext4 (run-tests.sh makes one when it can)"))
+    func autoSyncIsOrderedOnAJournaledFileSystem() throws {
+        let dir = ProcessInfo.processInfo.environment["VPOP_TEST_JOURNALED_DIR"]!
+        let (s, md) = try site("", under: dir)
+        defer { try? FileManager.default.removeItem(atPath: s.root) }
+        #expect(try durabilitySteps(s) == Self.orderedSteps)
+        #expect(s.newMessages(md).count == 1)
     }
 }

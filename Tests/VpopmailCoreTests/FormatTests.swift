@@ -96,6 +96,38 @@ import VpopmailCore
         #expect(Maildir.address(ofPath: "/var/mail/Maildir/") == nil)
     }
 
+    /// The byte-level sums against a plain reading of the rule, over random files made of valid
+    /// lines, odd lines, signs, overflow, runs of spaces and a missing final newline.
+    @Test func maildirsizeSumsMatchAPlainReading() {
+        func reference(_ text: String) -> (Int64, Int64) {
+            var b: Int64 = 0, c: Int64 = 0
+            for line in text.split(separator: "\n", omittingEmptySubsequences: false).dropFirst() {
+                let f = line.split(separator: " ")
+                guard f.count >= 2, let x = Int64(f[0]), let y = Int64(f[1]) else { continue }
+                b = b &+ x
+                c = c &+ y
+            }
+            return (b, c)
+        }
+        let pieces = ["4110", "1", "-300", "-1", "+5", "12x", "x", "", " ", "  ", "-", "+", "9223372036854775807",
+                      "99999999999999999999", "-9223372036854775808", "0", "007", "\t3", "1\u{0}", "\u{0}"]
+        var rng = SystemRandomNumberGenerator()
+        for _ in 0..<2000 {
+            var text = "100S"
+            for _ in 0..<Int.random(in: 0...8, using: &rng) {
+                text += "\n"
+                for k in 0..<Int.random(in: 0...4, using: &rng) {
+                    if k > 0 { text += String(repeating: " ", count: Int.random(in: 1...2, using: &rng)) }
+                    text += pieces.randomElement(using: &rng)!
+                }
+            }
+            if Bool.random(using: &rng) { text += "\n" }
+            let got = Maildir.sizeSums(Array(text.utf8), quota: "100S")
+            let want = reference(text)
+            #expect(got?.bytes == want.0 && got?.count == want.1, "\(text.debugDescription)")
+        }
+    }
+
     @Test func maildirsizeLinesAddUpAndOddLinesAreSkipped() throws {
         let file = Array("10485760S,1000C\n  4110 1\n-300 -1\n+5 1 extra\n12x 1\n7\n\n99999999999999999999 1\n 10   2 \n".utf8)
         #expect(Maildir.quotaLine(file) == "10485760S,1000C")
