@@ -104,27 +104,39 @@ public struct Config: Sendable {
 
     /// Parses `text`; `file` names the file in error messages.
     public static func parse(_ text: String, file: String) throws(VpopmailError) -> Config {
+        try parse(bytes: Array(text.utf8), file: file)
+    }
+
+    /// Parses the bytes of a configuration file (on bytes: every vchkpw and vdelivermail run
+    /// reads it, and this way it needs no string splitting).
+    public static func parse(bytes b: [UInt8], file: String) throws(VpopmailError) -> Config {
         var c = Config()
         var lineNo = 0
-        for raw in Bytes.textLines(text) {
+        var i = 0
+        let n = b.count
+        while i < n {
             lineNo += 1
-            var line = Substring(raw)
-            while let f = line.first, f == " " || f == "\t" { line = line.dropFirst() }
-            while let l = line.last, l == " " || l == "\t" || l == "\r" { line = line.dropLast() }
-            if line.isEmpty || line.first == "#" { continue }
-            guard let eq = line.firstIndex(of: "=") else {
-                throw VpopmailError(.badConfig, "\(file):\(lineNo): expected 'key = value'")
-            }
-            var key = line[..<eq]
-            while let l = key.last, l == " " || l == "\t" { key = key.dropLast() }
-            var value = line[line.index(after: eq)...]
-            while let f = value.first, f == " " || f == "\t" { value = value.dropFirst() }
-            if value.count >= 2, let f = value.first, (f == "\"" || f == "'"), value.last == f {
-                value = value.dropFirst().dropLast()
-            }
-            var k = String(key).lowercased()
-            if k.hasPrefix("--enable-") { k.removeFirst(9) }
-            try c.set(k, String(value), at: "\(file):\(lineNo)")
+            var end = i
+            while end < n && b[end] != 10 { end += 1 }
+            var s = i, e = end
+            i = end + 1
+            while s < e && (b[s] == 32 || b[s] == 9) { s += 1 }
+            while e > s && (b[e - 1] == 32 || b[e - 1] == 9 || b[e - 1] == 13) { e -= 1 }
+            if s == e || b[s] == 35 { continue }  // empty, or a # comment
+            var eq = s
+            while eq < e && b[eq] != 61 { eq += 1 }
+            guard eq < e else { throw VpopmailError(.badConfig, "\(file):\(lineNo): expected 'key = value'") }
+            var ke = eq
+            while ke > s && (b[ke - 1] == 32 || b[ke - 1] == 9) { ke -= 1 }
+            var vs = eq + 1
+            while vs < e && (b[vs] == 32 || b[vs] == 9) { vs += 1 }
+            var ve = e
+            if ve - vs >= 2 && (b[vs] == 34 || b[vs] == 39) && b[ve - 1] == b[vs] { vs += 1; ve -= 1 }
+            var key = Array(b[s..<ke])
+            for j in key.indices where key[j] >= 65 && key[j] <= 90 { key[j] += 32 }
+            if key.starts(with: "--enable-".utf8) { key.removeFirst(9) }
+            try c.set(String(decoding: key, as: UTF8.self), String(decoding: b[vs..<ve], as: UTF8.self),
+                      at: "\(file):\(lineNo)")
         }
         return c
     }

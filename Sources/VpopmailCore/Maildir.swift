@@ -50,14 +50,22 @@ public enum Maildir {
         for d in dirs {
             for sub in ["new", "cur"] {
                 let path = d + "/" + sub
-                guard let names = try? FS.list(path) else { continue }
-                for n in names where !n.hasPrefix(".") {
-                    if let info = n.firstRange(of: ":2,"), n[info.upperBound...].contains("T") { continue }
-                    if let s = sizeFromName(n) {
+                guard let dir = opendir(path) else { continue }
+                defer { closedir(dir) }
+                // On the bytes of each name: a Maildir can hold many thousands of messages.
+                while let e = readdir(dir) {
+                    let info = withUnsafePointer(to: e.pointee.d_name) { p in
+                        p.withMemoryRebound(to: UInt8.self, capacity: 256) { nameInfo($0, strlen(UnsafeRawPointer($0).assumingMemoryBound(to: CChar.self))) }
+                    }
+                    if info.hidden || info.trashed { continue }
+                    if let s = info.size {
                         bytes += s
                     } else {
+                        let name = withUnsafePointer(to: e.pointee.d_name) { p in
+                            p.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
+                        }
                         var st = Glibc.stat()
-                        guard posixStat(path + "/" + n, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { continue }
+                        guard posixStat(path + "/" + name, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { continue }
                         bytes += UInt64(st.st_size)
                     }
                     count += 1
@@ -69,9 +77,36 @@ public enum Maildir {
 
     /// The `,S=<n>` size in a Maildir file name.
     public static func sizeFromName(_ n: String) -> UInt64? {
-        guard let r = n.firstRange(of: ",S=") else { return nil }
-        let digits = n[r.upperBound...].prefix(while: { $0 >= "0" && $0 <= "9" })
-        return UInt64(digits)
+        var name = Array(n.utf8)
+        return name.withUnsafeMutableBufferPointer { nameInfo(UnsafePointer($0.baseAddress!), $0.count) }.size
+    }
+
+    /// What the Maildir++ count needs from a file name: hidden (a dot file, `.` and `..`),
+    /// trashed (flag T after `:2,`), and the size after the first `,S=` (nil when it has no
+    /// digits or overflows).
+    static func nameInfo(_ p: UnsafePointer<UInt8>, _ n: Int) -> (hidden: Bool, trashed: Bool, size: UInt64?) {
+        if n == 0 || p[0] == UInt8(ascii: ".") { return (true, false, nil) }
+        var trashed = false, size: UInt64? = nil, sawSize = false, sawInfo = false
+        var i = 0
+        while i < n {
+            if !sawSize && p[i] == UInt8(ascii: ",") && i + 2 < n && p[i + 1] == UInt8(ascii: "S") && p[i + 2] == UInt8(ascii: "=") {
+                sawSize = true
+                var j = i + 3, v: UInt64 = 0, ok = false
+                while j < n, case let d = p[j] &- 48, d <= 9 {
+                    let (m, o1) = v.multipliedReportingOverflow(by: 10)
+                    let (a, o2) = m.addingReportingOverflow(UInt64(d))
+                    if o1 || o2 { ok = false; break }
+                    v = a; ok = true; j += 1
+                }
+                size = ok ? v : nil
+            }
+            if !sawInfo && p[i] == UInt8(ascii: ":") && i + 2 < n && p[i + 1] == UInt8(ascii: "2") && p[i + 2] == UInt8(ascii: ",") {
+                sawInfo = true
+                for k in (i + 3)..<n where p[k] == UInt8(ascii: "T") { trashed = true }
+            }
+            i += 1
+        }
+        return (false, trashed, size)
     }
 
     /// Current usage from `maildirsize`, recalculated (and the file rewritten) when it is missing,

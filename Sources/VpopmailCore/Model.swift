@@ -109,20 +109,26 @@ public struct DomainInfo: Sendable, Equatable {
 /// Name rules (reference §1.3), with upstream's path-traversal hole closed: `/` and a leading `.`
 /// are refused in user names.
 public enum Validate {
-    private static let userChars: [Bool] = {
-        var t = [Bool](repeating: false, count: 256)
-        for c in "!#$&'*+-.=?^_`{|}~".utf8 { t[Int(c)] = true }
-        for c in UInt8(ascii: "0")...UInt8(ascii: "9") { t[Int(c)] = true }
-        for c in UInt8(ascii: "A")...UInt8(ascii: "Z") { t[Int(c)] = true }
-        for c in UInt8(ascii: "a")...UInt8(ascii: "z") { t[Int(c)] = true }
-        return t
-    }()
-
-    /// Whether every byte of a (lower-cased) user name is allowed.
+    /// Whether every byte of a (lower-cased) user name is allowed: letters, digits and
+    /// `!#$&'*+-.=?^_`{|}~`, not starting with a dot.
     public static func isUsernameValid(_ name: String) -> Bool {
-        if name.isEmpty || name.hasPrefix(".") { return false }
-        for b in name.utf8 where !userChars[Int(b)] { return false }
-        return true
+        var first = true
+        for b in name.utf8 {
+            if first && b == UInt8(ascii: ".") { return false }
+            first = false
+            switch b {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+                 UInt8(ascii: "a")...UInt8(ascii: "z"),
+                 UInt8(ascii: "!"), UInt8(ascii: "#"), UInt8(ascii: "$"), UInt8(ascii: "&"), UInt8(ascii: "'"),
+                 UInt8(ascii: "*"), UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "="),
+                 UInt8(ascii: "?"), UInt8(ascii: "^"), UInt8(ascii: "_"), UInt8(ascii: "`"), UInt8(ascii: "{"),
+                 UInt8(ascii: "|"), UInt8(ascii: "}"), UInt8(ascii: "~"):
+                continue
+            default:
+                return false
+            }
+        }
+        return !first
     }
 
     /// Domain characters only: `-`, `.`, digits, letters.
@@ -245,12 +251,21 @@ public struct Quota: Sendable, Equatable, CustomStringConvertible {
     /// Reads a stored quota string (`10485760S,1000C`, `NOQUOTA`, legacy plain numbers).
     /// vdelivermail treats any quota starting with `NO` as none.
     public static func stored(_ s: String) -> Quota {
-        if s.hasPrefix("NO") || s.isEmpty { return .none }
+        let b = Array(s.utf8)
+        if b.isEmpty || (b.count >= 2 && b[0] == UInt8(ascii: "N") && b[1] == UInt8(ascii: "O")) { return .none }
         var q = Quota(bytes: 0, count: 0)
-        for part in s.split(separator: ",") {
-            if part.last == "C" { q.count = UInt64(part.dropLast()) ?? 0 }
-            else if part.last == "S" { q.bytes = UInt64(part.dropLast()) ?? 0 }
-            else { q.bytes = UInt64(part) ?? 0 }
+        var start = 0
+        while start <= b.count {
+            var end = start
+            while end < b.count && b[end] != UInt8(ascii: ",") { end += 1 }
+            if end > start {
+                switch b[end - 1] {
+                case UInt8(ascii: "C"): q.count = Bytes.uint64(b[start..<(end - 1)]) ?? 0
+                case UInt8(ascii: "S"): q.bytes = Bytes.uint64(b[start..<(end - 1)]) ?? 0
+                default: q.bytes = Bytes.uint64(b[start..<end]) ?? 0
+                }
+            }
+            start = end + 1
         }
         return q
     }

@@ -379,6 +379,15 @@ public enum Proc {
 
 /// Byte-level helpers for line-oriented files.
 public enum Bytes {
+    /// `UInt64(String)` on bytes: an optional `+` and decimal digits, nil on anything else or
+    /// overflow.
+    public static func uint64(_ s: ArraySlice<UInt8>) -> UInt64? {
+        s.withUnsafeBufferPointer { p in
+            let plus = p.first == UInt8(ascii: "+")
+            return magnitude(p[(plus ? 1 : 0)...])
+        }
+    }
+
     /// `Int64(String)` on bytes: an optional sign and decimal digits, nil on anything else or
     /// overflow.
     public static func int64(_ s: ArraySlice<UInt8>) -> Int64? {
@@ -386,19 +395,25 @@ public enum Bytes {
     }
 
     public static func int64(_ s: Slice<UnsafeBufferPointer<UInt8>>) -> Int64? {
-        var i = s.startIndex
-        var negative = false
-        if i < s.endIndex && (s[i] == 43 || s[i] == 45) { negative = s[i] == 45; i += 1 }
-        if i == s.endIndex { return nil }
-        var n: Int64 = 0
-        while i < s.endIndex {
-            let d = s[i] &- 48
+        let sign = s.first
+        let negative = sign == UInt8(ascii: "-")
+        let signed = negative || sign == UInt8(ascii: "+")
+        guard let m = magnitude(s[(s.startIndex + (signed ? 1 : 0))...]) else { return nil }
+        if negative { return m <= UInt64(Int64.max) + 1 ? Int64(bitPattern: 0 &- m) : nil }
+        return m <= UInt64(Int64.max) ? Int64(m) : nil
+    }
+
+    /// One or more decimal digits as a UInt64; nil on anything else or overflow.
+    private static func magnitude(_ s: Slice<UnsafeBufferPointer<UInt8>>) -> UInt64? {
+        if s.isEmpty { return nil }
+        var n: UInt64 = 0
+        for c in s {
+            let d = c &- 48
             if d > 9 { return nil }
             let (m, o1) = n.multipliedReportingOverflow(by: 10)
-            let (a, o2) = negative ? m.subtractingReportingOverflow(Int64(d)) : m.addingReportingOverflow(Int64(d))
+            let (a, o2) = m.addingReportingOverflow(UInt64(d))
             if o1 || o2 { return nil }
             n = a
-            i += 1
         }
         return n
     }

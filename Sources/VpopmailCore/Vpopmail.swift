@@ -93,8 +93,8 @@ public final class Vpopmail {
         let home = locateHome()
         let confPath = home + "/etc/vpopmail.conf"
         var config = Config()
-        if let text = try sys({ () throws(SystemError) in try FS.readText(confPath) }) {
-            config = try Config.parse(text, file: confPath)
+        if let bytes = try sys({ () throws(SystemError) in try FS.readIfExists(confPath) }) {
+            config = try Config.parse(bytes: bytes, file: confPath)
         }
         if config.authModule != "cdb" && config.authModule != "passwd" && !sqlModulesAvailable.contains(config.authModule) {
             try handOverToSQL(home: home, module: config.authModule)
@@ -104,9 +104,19 @@ public final class Vpopmail {
 
     public static func locateHome() -> String {
         if let h = Proc.env("VPOPMAIL_HOME"), !h.isEmpty { return h }
-        if let exe = Proc.executablePath() {
-            let bin = Path.dirname(exe)
-            if Path.basename(bin) == "bin" { return Path.dirname(bin) }
+        // <home>/bin/<program>, on the bytes of /proc/self/exe (every vchkpw and vdelivermail run
+        // comes here).
+        var buf = [UInt8](repeating: 0, count: 4096)
+        let n = readlink("/proc/self/exe", &buf, buf.count - 1)
+        if n > 0 {
+            var slash = n - 1
+            while slash > 0 && buf[slash] != UInt8(ascii: "/") { slash -= 1 }  // before <program>
+            var start = slash
+            while start > 0 && buf[start - 1] != UInt8(ascii: "/") { start -= 1 }  // start of bin
+            if slash - start == 3 && buf[start] == UInt8(ascii: "b") && buf[start + 1] == UInt8(ascii: "i")
+                && buf[start + 2] == UInt8(ascii: "n") && start > 0 {
+                return start == 1 ? "/" : String(decoding: buf[0..<(start - 1)], as: UTF8.self)
+            }
         }
         return "/home/vpopmail"
     }

@@ -24,9 +24,12 @@ func finish(_ code: Int32, _ text: String? = nil) -> Never {
     exit(code)
 }
 
-let argv = CommandLine.arguments
-guard argv.count == 3 else { finish(111, "vdelivermail: invalid syntax in .qmail-default file") }
-let defaultDelivery = argv[2]
+// argc/argv as the C runtime has them: CommandLine.arguments would build an array of every
+// argument (and instantiate its type's metadata) for the one we read.
+guard CommandLine.argc == 3, let arg2 = CommandLine.unsafeArgv[2] else {
+    finish(111, "vdelivermail: invalid syntax in .qmail-default file")
+}
+let defaultDelivery = String(cString: arg2)
 guard let extRaw = Proc.env("EXT"), let hostRaw = Proc.env("HOST") else {
     finish(100, "vdelivermail: no EXT environment varilable")
 }
@@ -179,7 +182,7 @@ func deliverMaildir(_ path: String, quota given: String?, address: String, domai
     let prefix = Array((rpline + "Delivered-To: \(address)\n").utf8)
     let size = prefix.count + message.size
     if !q.isNone, let qs = quota {
-        let u = Maildir.usage(maildir: String(path.dropLast()), quota: qs, owner: owner, sync: v.sync)
+        let u = Maildir.usage(maildir: String(decoding: path.utf8.dropLast(), as: UTF8.self), quota: qs, owner: owner, sync: v.sync)
         let over = (q.bytes > 0 && u.bytes + UInt64(size) > q.bytes) || (q.count > 0 && u.count + 1 > q.count)
         let small = v.config.smallMessageBytes > 0 && message.size <= v.config.smallMessageBytes
         if over && !small {

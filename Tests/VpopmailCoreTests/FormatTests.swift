@@ -87,6 +87,10 @@ import VpopmailCore
         #expect(Quota.stored("10485760S,1000C") == Quota(bytes: 10485760, count: 1000))
         #expect(Quota.stored("5000000") == Quota(bytes: 5000000, count: 0))
         #expect(Quota.stored("NOQUOTA").isNone)
+        #expect(Quota.stored("").isNone)
+        #expect(Quota.stored("1000C") == Quota(bytes: 0, count: 1000))
+        #expect(Quota.stored("+5S,,7C") == Quota(bytes: 5, count: 7))
+        #expect(Quota.stored("junkS,99999999999999999999C") == Quota(bytes: 0, count: 0))
     }
 
     @Test func maildirPathsNameTheirAddress() {
@@ -126,6 +130,32 @@ import VpopmailCore
             let want = reference(text)
             #expect(got?.bytes == want.0 && got?.count == want.1, "\(text.debugDescription)")
         }
+    }
+
+    /// The byte-level reading of Maildir file names against the plain one: size after the first
+    /// `,S=`, flag T after `:2,`, dot files skipped; and a whole scan of new/ and cur/.
+    @Test func maildirNamesAreReadLikeTheirStrings() throws {
+        func reference(_ n: String) -> UInt64? {
+            guard let r = n.firstRange(of: ",S=") else { return nil }
+            return UInt64(n[r.upperBound...].prefix(while: { $0 >= "0" && $0 <= "9" }))
+        }
+        let parts = ["1795645500.M907753P31360Q1.vm", ",S=", "4110", ":2,", "S", "T", "RS", ",W=4200", "x",
+                     "99999999999999999999", ",S", "=", ":2", ","]
+        var rng = SystemRandomNumberGenerator()
+        for _ in 0..<3000 {
+            let name = (0..<Int.random(in: 1...6, using: &rng)).map { _ in parts.randomElement(using: &rng)! }.joined()
+            #expect(Maildir.sizeFromName(name) == reference(name), "\(name)")
+        }
+        let md = NSTemporaryDirectory() + "scan-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: md) }
+        for d in ["new", "cur", ".Sent/cur", ".Trash/cur"] {
+            try FileManager.default.createDirectory(atPath: md + "/" + d, withIntermediateDirectories: true)
+        }
+        let files = ["new/1.a,S=100": 5, "cur/2.a,S=200:2,S": 5, "cur/3.a,S=300:2,ST": 5, "cur/.hidden,S=7": 5,
+                     "cur/4.a:2,S": 42, ".Sent/cur/5.a,S=50:2,": 5, ".Trash/cur/6.a,S=600:2,": 5]
+        for (f, size) in files { try Data(count: size).write(to: URL(fileURLWithPath: md + "/" + f)) }
+        let u = Maildir.scan(md)
+        #expect(u.bytes == 100 + 200 + 42 + 50 && u.count == 4)
     }
 
     @Test func maildirsizeLinesAddUpAndOddLinesAreSkipped() throws {
