@@ -202,27 +202,41 @@ public struct VpasswdFile {
 
     /// Parses one line (`name:passwd:uid:gid:gecos:dir:quota[:clear]`).
     public static func account(from line: ArraySlice<UInt8>) -> Account? {
-        var fields: [ArraySlice<UInt8>] = []
-        var start = line.startIndex
+        // The ends of the first seven fields, on the bytes (no array of slices: every vchkpw and
+        // vdelivermail run parses one line).
+        var ends = (0, 0, 0, 0, 0, 0, 0)
+        var n = 0
         var i = line.startIndex
-        while i < line.endIndex && fields.count < 7 {
+        while i < line.endIndex && n < 7 {
             if line[i] == UInt8(ascii: ":") {
-                fields.append(line[start..<i])
-                start = i + 1
+                switch n {
+                case 0: ends.0 = i
+                case 1: ends.1 = i
+                case 2: ends.2 = i
+                case 3: ends.3 = i
+                case 4: ends.4 = i
+                case 5: ends.5 = i
+                default: ends.6 = i
+                }
+                n += 1
             }
             i += 1
         }
+        // Seven colons: a clear-text password follows; six: the quota runs to the end.
         var clear: String? = nil
-        if fields.count == 7 {
-            clear = String(decoding: line[start...], as: UTF8.self)
+        if n == 7 {
+            clear = String(decoding: line[(ends.6 + 1)...], as: UTF8.self)
+        } else if n == 6 {
+            ends.6 = line.endIndex
         } else {
-            fields.append(line[start...])
+            return nil
         }
-        guard fields.count >= 7 else { return nil }
-        func s(_ f: ArraySlice<UInt8>) -> String { String(decoding: f, as: UTF8.self) }
-        return Account(name: s(fields[0]), passwordHash: s(fields[1]), apopMarker: UInt32(s(fields[2])) ?? 0,
-                       flags: AccountFlags(rawValue: UInt32(s(fields[3])) ?? 0), gecos: s(fields[4]),
-                       home: s(fields[5]), quota: s(fields[6]), clearPassword: clear)
+        func s(_ from: Int, _ to: Int) -> String { String(decoding: line[from..<to], as: UTF8.self) }
+        return Account(name: s(line.startIndex, ends.0), passwordHash: s(ends.0 + 1, ends.1),
+                       apopMarker: Bytes.uint32(line[(ends.1 + 1)..<ends.2]) ?? 0,
+                       flags: AccountFlags(rawValue: Bytes.uint32(line[(ends.2 + 1)..<ends.3]) ?? 0),
+                       gecos: s(ends.3 + 1, ends.4), home: s(ends.4 + 1, ends.5), quota: s(ends.5 + 1, ends.6),
+                       clearPassword: clear)
     }
 }
 

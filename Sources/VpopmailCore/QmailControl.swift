@@ -11,11 +11,14 @@ public struct QmailControl: Sendable {
     public let qmailDir: String
     public let cdbName: String
     public let sync: Bool
-    public let newuProgram: String?
-    public let newmrhProgram: String?
+    /// qmail-newu / qmail-newmrh to run instead of compiling the cdb ourselves ("" = ourselves).
+    /// (Plain strings: copying an optional one costs vchkpw and vdelivermail a run-time metadata
+    /// instantiation at every start.)
+    public let newuProgram: String
+    public let newmrhProgram: String
 
     public init(qmailDir: String, cdbName: String = "cdb", sync: Bool = true,
-                newuProgram: String? = nil, newmrhProgram: String? = nil) {
+                newuProgram: String = "", newmrhProgram: String = "") {
         self.qmailDir = qmailDir
         self.cdbName = cdbName
         self.sync = sync
@@ -129,7 +132,7 @@ public struct QmailControl: Sendable {
     /// Compiles `users/cdb` from `users/assign` exactly as qmail-newu does (or runs the configured
     /// qmail-newu).
     public func compileAssign() throws(VpopmailError) {
-        if let prog = newuProgram {
+        if case let prog = newuProgram, !prog.isEmpty {
             guard Proc.run([prog], umask: 0o022) == 0 else {
                 throw VpopmailError(.couldNotUpdateFile, "\(prog) failed")
             }
@@ -199,10 +202,29 @@ public struct QmailControl: Sendable {
         }
     }
 
-    static func parseAssignValue(name: String, value: ArraySlice<UInt8>) -> DomainInfo? {
-        let f = value.split(separator: 0, omittingEmptySubsequences: false).map { String(decoding: $0, as: UTF8.self) }
-        guard f.count >= 4, let uid = UInt32(f[1]), let gid = UInt32(f[2]) else { return nil }
-        return DomainInfo(name: name, realDomain: f[0], uid: uid, gid: gid, dir: f[3])
+    /// `realdomain\0uid\0gid\0dir\0...` (a users/cdb value) as a DomainInfo; nil when malformed.
+    /// On the bytes, without splitting: vchkpw and vdelivermail read one per run.
+    static func parseAssignValue(name: String, value v: ArraySlice<UInt8>) -> DomainInfo? {
+        var ends: (Int, Int, Int, Int) = (0, 0, 0, 0)
+        var found = 0
+        var i = v.startIndex
+        while found < 4 {
+            while i < v.endIndex && v[i] != 0 { i += 1 }
+            switch found {
+            case 0: ends.0 = i
+            case 1: ends.1 = i
+            case 2: ends.2 = i
+            default: ends.3 = i
+            }
+            found += 1
+            if i == v.endIndex { break }
+            i += 1
+        }
+        guard found == 4, let uid = Bytes.uint32(v[(ends.0 + 1)..<ends.1]), let gid = Bytes.uint32(v[(ends.1 + 1)..<ends.2]) else {
+            return nil
+        }
+        return DomainInfo(name: name, realDomain: String(decoding: v[v.startIndex..<ends.0], as: UTF8.self), uid: uid, gid: gid,
+                          dir: String(decoding: v[(ends.2 + 1)..<ends.3], as: UTF8.self))
     }
 
     /// Every domain line of `users/assign` (real and alias domains), in file order.
@@ -270,7 +292,7 @@ public struct QmailControl: Sendable {
 
     /// Compiles `morercpthosts.cdb` as qmail-newmrh does (or runs the configured qmail-newmrh).
     public func compileMoreRcptHosts() throws(VpopmailError) {
-        if let prog = newmrhProgram {
+        if case let prog = newmrhProgram, !prog.isEmpty {
             guard Proc.run([prog], umask: 0o022) == 0 else { throw VpopmailError(.couldNotUpdateFile, "\(prog) failed") }
             return
         }

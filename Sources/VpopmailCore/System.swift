@@ -388,6 +388,11 @@ public enum Bytes {
         }
     }
 
+    /// `UInt32(String)` on bytes.
+    public static func uint32(_ s: ArraySlice<UInt8>) -> UInt32? {
+        uint64(s).flatMap { $0 <= UInt64(UInt32.max) ? UInt32($0) : nil }
+    }
+
     /// `Int64(String)` on bytes: an optional sign and decimal digits, nil on anything else or
     /// overflow.
     public static func int64(_ s: ArraySlice<UInt8>) -> Int64? {

@@ -36,7 +36,7 @@ public final class Vpopmail {
         self.home = home
         self.config = config
         qmail = QmailControl(qmailDir: qmailDir ?? config.qmailDir, cdbName: config.qmailCdbName, sync: config.fileSync,
-                             newuProgram: config.qmailNewu, newmrhProgram: config.qmailNewmrh)
+                             newuProgram: config.qmailNewu ?? "", newmrhProgram: config.qmailNewmrh ?? "")
         if let store {
             self.store = store
         } else {
