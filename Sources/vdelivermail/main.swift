@@ -165,7 +165,7 @@ func quotaWarning(maildir: String, address: String, domainDir: String?) {
     defer { close(warnFD) }
     let body = Array("Delivered-To: \(address)\nDate: \(date)\n\(text)".utf8)
     // Written through the same Maildir path as a message (a zero-size message after the prefix).
-    try? MaildirDelivery.deliver(Message(fd: warnFD, size: 0), prefix: body, to: maildir, sync: v.deliverySync)
+    _ = try? MaildirDelivery.deliver(Message(fd: warnFD, size: 0), prefix: body, to: maildir, sync: v.deliverySync)
 }
 
 /// Delivers into a Maildir (`path` ends in `/`), enforcing `quota` (or the maildirsize quota).
