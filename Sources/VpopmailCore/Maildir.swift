@@ -55,7 +55,10 @@ public enum Maildir {
                 // On the bytes of each name: a Maildir can hold many thousands of messages.
                 while let e = readdir(dir) {
                     let info = withUnsafePointer(to: e.pointee.d_name) { p in
-                        p.withMemoryRebound(to: UInt8.self, capacity: 256) { nameInfo($0, strlen(UnsafeRawPointer($0).assumingMemoryBound(to: CChar.self))) }
+                        p.withMemoryRebound(to: CChar.self, capacity: 256) { c in
+                            let n = strlen(c)
+                            return c.withMemoryRebound(to: UInt8.self, capacity: n) { nameInfo($0, n) }
+                        }
                     }
                     if info.hidden || info.trashed { continue }
                     if let s = info.size {
@@ -77,8 +80,8 @@ public enum Maildir {
 
     /// The `,S=<n>` size in a Maildir file name.
     public static func sizeFromName(_ n: String) -> UInt64? {
-        var name = Array(n.utf8)
-        return name.withUnsafeMutableBufferPointer { nameInfo(UnsafePointer($0.baseAddress!), $0.count) }.size
+        if n.isEmpty { return nil }
+        return Array(n.utf8).withUnsafeBufferPointer { nameInfo($0.baseAddress!, $0.count) }.size
     }
 
     /// What the Maildir++ count needs from a file name: hidden (a dot file, `.` and `..`),

@@ -146,6 +146,7 @@ import VpopmailCore
             let name = (0..<Int.random(in: 1...6, using: &rng)).map { _ in parts.randomElement(using: &rng)! }.joined()
             #expect(Maildir.sizeFromName(name) == reference(name), "\(name)")
         }
+        #expect(Maildir.sizeFromName("") == nil)
         let md = NSTemporaryDirectory() + "scan-\(UUID().uuidString)"
         defer { try? FileManager.default.removeItem(atPath: md) }
         for d in ["new", "cur", ".Sent/cur", ".Trash/cur"] {
