@@ -21,7 +21,8 @@ public struct Message {
     public static func fromStandardInput() throws(SystemError) -> Message {
         var st = stat()
         if fstat(0, &st) == 0 && (st.st_mode & S_IFMT) == S_IFREG {
-            return Message(fd: 0, size: Int(st.st_size) - Int(lseek(0, 0, SEEK_CUR)))
+            // The whole file: every read of the message (headers, copy, programs) starts at 0.
+            return Message(fd: 0, size: Int(st.st_size))
         }
         let dir = Proc.env("TMPDIR") ?? "/tmp"
         let fd = open(dir, vpopTmpfileFlag | O_RDWR | O_CLOEXEC, 0o600)

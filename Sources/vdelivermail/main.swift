@@ -273,7 +273,7 @@ var found: (account: Account, domain: DomainInfo)? = nil
 var domainInfo: DomainInfo? = nil
 var userExtension: String? = nil
 do {
-    domainInfo = try v.domain(host)
+    domainInfo = try v.qmail.lookup(host)  // host is lower-cased and validated above
     // qmail-local runs us as the domain's owner; run by root (by hand, or a test), become it,
     // so that messages, maildirsize and programs get the owner they would have under qmail.
     if let d = domainInfo, geteuid() == 0, d.uid != 0 {

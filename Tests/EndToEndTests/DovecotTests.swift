@@ -112,6 +112,24 @@ import Testing
         return (d, stop)
     }
 
+    /// Python lines for the login scripts: POP3 as joe@example.com with `password` (a Python
+    /// literal), appending to `out` `pop-stat <count>`, `pop-retr <found>` (or `missing` when
+    /// message 1 lacks `marker`), and `pop-wrong refused` (or `accepted`) for a wrong password.
+    func popLines(password: String, marker: String, found: String) -> String {
+        """
+        out = []
+        p = poplib.POP3('127.0.0.1', 11110, timeout=20)
+        p.user('joe@example.com'); p.pass_(\(password))
+        out.append('pop-stat %d' % p.stat()[0])
+        out.append('pop-retr ' + ('\(found)' if b'\(marker)' in b'\\n'.join(p.retr(1)[1]) else 'missing'))
+        p.quit()
+        try:
+            p = poplib.POP3('127.0.0.1', 11110, timeout=20); p.user('joe@example.com'); p.pass_('wrong'); out.append('pop-wrong accepted')
+        except poplib.error_proto:
+            out.append('pop-wrong refused')
+        """
+    }
+
     /// Through the cdb store, and through PostgreSQL (vchkpw hands over to vchkpw-sql with fd 3
     /// and Dovecot's fd 4 intact).
     @Test(arguments: ["cdb", "pgsql"])
@@ -142,16 +160,7 @@ import Testing
         defer { stop() }
         let script = """
             import poplib, imaplib, sys
-            out = []
-            p = poplib.POP3('127.0.0.1', 11110, timeout=20)
-            p.user('joe@example.com'); p.pass_('secret')
-            out.append('pop-stat %d' % p.stat()[0])
-            out.append('pop-retr ' + ('hello joe' if b'Subject: hello joe' in b'\\n'.join(p.retr(1)[1]) else 'missing'))
-            p.quit()
-            try:
-                p = poplib.POP3('127.0.0.1', 11110, timeout=20); p.user('joe@example.com'); p.pass_('wrong'); out.append('pop-wrong accepted')
-            except poplib.error_proto as e:
-                out.append('pop-wrong refused')
+            \(popLines(password: "'secret'", marker: "Subject: hello joe", found: "hello joe"))
             m = imaplib.IMAP4('127.0.0.1', 11143)
             m.login('joe@example.com', 'secret')
             typ, data = m.select('INBOX')
@@ -224,16 +233,7 @@ import Testing
         defer { stop() }
         let script = """
             import poplib
-            out = []
-            p = poplib.POP3('127.0.0.1', 11110, timeout=20)
-            p.user('joe@example.com'); p.pass_("s3cret'%\\\\pw")
-            out.append('pop-stat %d' % p.stat()[0])
-            out.append('pop-retr ' + ('ok' if b'Subject: via sql' in b'\\n'.join(p.retr(1)[1]) else 'missing'))
-            p.quit()
-            try:
-                p = poplib.POP3('127.0.0.1', 11110, timeout=20); p.user('joe@example.com'); p.pass_('wrong'); out.append('pop-wrong accepted')
-            except poplib.error_proto:
-                out.append('pop-wrong refused')
+            \(popLines(password: "\"s3cret'%\\\\pw\"", marker: "Subject: via sql", found: "ok"))
             print('\\n'.join(out))
             """
         let r = try tool(["/usr/bin/python3", "-c", script])
