@@ -17,6 +17,19 @@ public struct DirControl: Sendable, Equatable {
 
     public init() {}
 
+    /// The name of a user's home directory inside its bucket: the user name, except for a
+    /// one-character name, whose home is `.<name>`. One-character entries of a domain directory
+    /// (and of its buckets) are the hash buckets themselves, and no user name starts with a dot,
+    /// so such a home can meet neither a bucket nor another user's home.
+    public static func homeName(for user: String) -> String {
+        user.utf8.count == 1 ? "." + user : user
+    }
+
+    /// The user whose home directory is named `name` (the inverse of `homeName(for:)`).
+    public static func user(ofHomeName name: Substring) -> Substring {
+        name.utf8.count == 2 && name.first == "." ? name.dropFirst() : name
+    }
+
     public var bucket: String { String(decoding: theDir, as: UTF8.self) }
 
     private static func successor(_ c: UInt8) -> UInt8 {

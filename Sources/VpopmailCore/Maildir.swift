@@ -24,7 +24,7 @@ public enum Maildir {
         guard path.hasPrefix("/") else { return nil }
         var parts = path.split(separator: "/").map(String.init)
         guard let m = parts.lastIndex(of: "Maildir"), m >= 2 else { return nil }
-        let user = parts[m - 1]
+        let user = String(DirControl.user(ofHomeName: Substring(parts[m - 1])))
         parts = Array(parts[..<(m - 1)])
         guard let domain = parts.last(where: { $0.contains(".") }), Validate.isUsernameValid(user) else { return nil }
         return "\(user)@\(domain)"

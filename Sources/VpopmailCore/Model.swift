@@ -158,15 +158,14 @@ public enum Validate {
         }
     }
 
-    /// Checks a user name for a new or looked-up account.
-    public static func checkUser(_ u: String, bigDir: Bool) throws(VpopmailError) {
+    /// Checks a user name for a new account. One-character names are allowed (upstream and
+    /// existing trees have them); their homes are named so that they cannot meet a hash bucket
+    /// (`DirControl.homeName`).
+    public static func checkUser(_ u: String) throws(VpopmailError) {
         if u.utf8.count > LengthLimits.maxUserName { throw VpopmailError(.userNameTooLong) }
         if u.isEmpty { throw VpopmailError(.illegalUsername, "Illegal username: empty") }
         guard isUsernameValid(u), u != "vpasswd" else {
             throw VpopmailError(.illegalUsername, "Illegal username: \(printable(u))")
-        }
-        if bigDir && u.utf8.count == 1 {
-            throw VpopmailError(.illegalUsername, "Illegal username: one-character names are reserved for hash directories")
         }
     }
 

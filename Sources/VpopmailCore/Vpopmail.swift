@@ -349,7 +349,7 @@ public final class Vpopmail {
         throws(VpopmailError) -> (name: String, quota: String, hash: String, clear: String?, gecos: String) {
         if let g = n.gecos, g.contains(":") || g.contains("\n") { throw VpopmailError(.badChar, "bad character in gecos") }
         let user = n.name.lowercased()
-        try Validate.checkUser(user, bigDir: config.usersBigDir)
+        try Validate.checkUser(user)
         if let g = n.gecos, g.utf8.count > LengthLimits.maxGecos { throw VpopmailError(.gecosTooLong) }
         var hash: String
         var clear: String? = nil
@@ -441,7 +441,7 @@ public final class Vpopmail {
                 }
                 let parent = bucket.isEmpty ? d.dir : d.dir + "/" + bucket
                 if parents.last != parent { parents.append(parent) }
-                let home = parent + "/" + p.name
+                let home = parent + "/" + DirControl.homeName(for: p.name)
                 homes.append(home)
                 accounts.append(Account(name: p.name, passwordHash: p.hash, apopMarker: list[i].apop ? 2 : 1, flags: [],
                                         gecos: p.gecos, home: home, quota: p.quota, clearPassword: p.clear))
@@ -561,7 +561,7 @@ public final class Vpopmail {
             var rest = arg.dropFirst(prefix.count)
             while rest.hasSuffix("/") { rest = rest.dropLast() }
             if rest.hasSuffix("/Maildir") { rest = rest.dropLast(8) }
-            return rest.contains("/") ? String(rest.split(separator: "/").last ?? "") : String(rest)
+            return String(DirControl.user(ofHomeName: rest.split(separator: "/").last ?? ""))
         }
         return nil
     }
@@ -583,7 +583,7 @@ public final class Vpopmail {
             let prefix = d.dir + "/"
             if a.home.hasPrefix(prefix) {
                 let rel = a.home.dropFirst(prefix.count)
-                if let slash = rel.lastIndex(of: "/"), rel[rel.index(after: slash)...] == u {
+                if let slash = rel.lastIndex(of: "/"), rel[rel.index(after: slash)...] == DirControl.homeName(for: u) {
                     try DirControlFreeList.add(d.dir + "/.dir_control_free", bucket: String(rel[..<slash]), sync: sync)
                 }
             }

@@ -93,7 +93,7 @@ func vadddomain(_ args: [String]) throws(Exit) -> Int32 {
     if bounce || catchAll != nil {
         var delivery = "bounce-no-mailbox"
         if let e = catchAll {
-            delivery = e.contains("@") ? e : d.dir + "/" + e
+            delivery = e.contains("@") ? e : d.dir + "/" + (Validate.isUsernameValid(e) ? DirControl.homeName(for: e.lowercased()) : e)
         }
         do {
             try sys(.couldNotUpdateFile) { () throws(SystemError) in

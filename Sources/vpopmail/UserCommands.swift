@@ -390,7 +390,7 @@ func vuserinfo(_ args: [String]) throws(Exit) -> Int32 {
         if all {
             say("name:   \(a.name)")
             say("passwd: \(a.passwordHash)")
-            if v.config.clearPasswd || a.clearPassword != nil { say("clear passwd: \(a.clearPassword ?? "")") }
+            say("clear passwd: \(a.clearPassword ?? "")")
             say("comment/gecos: \(a.gecos)")
             say("uid:    \(a.apopMarker)")
             say("gid:    \(a.flags.rawValue)")

@@ -44,6 +44,7 @@ func sampleRecords() -> [([UInt8], [UInt8])] {
         for (k, v) in sampleRecords() { try w.add(key: k, data: v) }
         let image = try w.finish()
         let dir = try tempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
         let path = dir + "/t.cdb"
         FileManager.default.createFile(atPath: path, contents: Data(image))
         let r = try CDBReader(path: path)
@@ -59,6 +60,7 @@ func sampleRecords() -> [([UInt8], [UInt8])] {
 
     @Test func writerIsByteIdenticalToTinycdb() throws {
         let dir = try tempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
         var w = CDBWriter()
         var dump = Data()
         for (k, v) in sampleRecords() {
@@ -75,6 +77,7 @@ func sampleRecords() -> [([UInt8], [UInt8])] {
 
     @Test func tinycdbReadsOurFile() throws {
         let dir = try tempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
         var w = CDBWriter()
         try w.add(key: Array("joe".utf8), data: Array("secret:1:0".utf8))
         FileManager.default.createFile(atPath: dir + "/x.cdb", contents: Data(try w.finish()))
@@ -85,6 +88,7 @@ func sampleRecords() -> [([UInt8], [UInt8])] {
 
     @Test func truncatedFileIsReportedNotCrashed() throws {
         let dir = try tempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
         var w = CDBWriter()
         for (k, v) in sampleRecords().prefix(100) { try w.add(key: k, data: v) }
         let image = try w.finish()
@@ -112,6 +116,7 @@ func sampleRecords() -> [([UInt8], [UInt8])] {
         let big = (0..<3000).map { i in (Array("k\(i)".utf8), Array(String(repeating: "v\(i % 10)", count: i % 3 == 0 ? 400 : 3).utf8)) }
         for (k, v) in big { try w.add(key: k, data: v) }
         let dir = try tempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
         FileManager.default.createFile(atPath: dir + "/big.cdb", contents: Data(try w.finish()))
         for (k, v) in big { #expect(try CDBReader.lookup(path: dir + "/big.cdb", key: k) == v) }
     }

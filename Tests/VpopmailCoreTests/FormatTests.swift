@@ -185,11 +185,23 @@ import VpopmailCore
         for bad in ["../x", "a/b", ".hidden", "jo e", "a:b", "a@b", "x\u{1}", "é"] {
             #expect(!Validate.isUsernameValid(bad), "\(bad)")
         }
-        #expect(throws: VpopmailError.self) { try Validate.checkUser("x", bigDir: true) }
-        try Validate.checkUser("x", bigDir: false)
-        #expect(throws: VpopmailError.self) { try Validate.checkUser(String(repeating: "a", count: 65), bigDir: true) }
-        try Validate.checkUser(String(repeating: "a", count: 64), bigDir: true)
-        #expect(throws: VpopmailError.self) { try Validate.checkUser("vpasswd", bigDir: true) }
+        try Validate.checkUser("x")
+        #expect(throws: VpopmailError.self) { try Validate.checkUser(String(repeating: "a", count: 65)) }
+        try Validate.checkUser(String(repeating: "a", count: 64))
+        #expect(throws: VpopmailError.self) { try Validate.checkUser("vpasswd") }
+        #expect(throws: VpopmailError.self) { try Validate.checkUser("") }
+    }
+
+    @Test func oneCharacterHomesCannotBeBuckets() {
+        #expect(DirControl.homeName(for: "j") == ".j")
+        #expect(DirControl.homeName(for: "jo") == "jo")
+        #expect(DirControl.user(ofHomeName: ".j") == "j")
+        #expect(DirControl.user(ofHomeName: "jo") == "jo")
+        // No home name is a bucket name, nor another user's name.
+        for c in DirControl.alphabet {
+            let name = DirControl.homeName(for: String(decoding: [c | 0x20], as: UTF8.self))
+            #expect(name.utf8.count == 2 && !Validate.isUsernameValid(name))
+        }
     }
 
     @Test func domainRules() throws {
@@ -216,6 +228,7 @@ import VpopmailCore
 
     @Test func assignIsSortedAndCompiledLikeQmailNewu() throws {
         let dir = NSTemporaryDirectory() + "qm-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: dir) }
         try FileManager.default.createDirectory(atPath: dir + "/users", withIntermediateDirectories: true)
         let q = QmailControl(qmailDir: dir, sync: false)
         for d in ["zeta.org", "mail.alpha.com", "beta.net", "alpha.com"] {
