@@ -2,10 +2,10 @@
 import Foundation
 import PackageDescription
 
-/// vchkpw and vdelivermail are single-threaded top-level programs. Swift 6 guards their
-/// main-actor code with run-time executor checks (SE-0423), which link the concurrency runtime
-/// and libdispatch into the static binary; dispatch's start-up (CPU probing) then runs on every
-/// login and every message. Off: nothing in them runs on another thread or executor.
+/// vchkpw and vdelivermail are single-threaded programs. Swift 6 guards main-actor code with
+/// run-time executor checks (SE-0423), which link the concurrency runtime and libdispatch into
+/// the static binary; dispatch's start-up (CPU probing) then runs on every login and every
+/// message. Off: nothing in them runs on another thread or executor.
 let noActorChecks: [SwiftSetting] = [.unsafeFlags(["-Xfrontend", "-disable-dynamic-actor-isolation"])]
 
 /// vchkpw and vdelivermail: fully static, linked by lld with the functions and variables one
@@ -25,23 +25,38 @@ func fastStartLinking(_ program: String) -> [LinkerSetting] {
                           "-Xlinker", "--no-warn-symbol-ordering"])]
 }
 
-/// vpopmail-<store>, vchkpw-<store> and vdelivermail-<store>: the program with one SQL client
-/// library.
-let sqlDrivers: [(module: String, driver: String, flag: String)] =
-    [("mysql", "SQLMySQL", "VPOP_MYSQL"), ("pgsql", "SQLPostgres", "VPOP_PGSQL"), ("sqlite", "SQLSQLite", "VPOP_SQLITE")]
-var sqlPrograms: [Target] = []
-var sqlProducts: [Product] = []
-for program in ["vpopmail", "vchkpw", "vdelivermail"] {
-    for d in sqlDrivers {
-        let name = program + "-" + d.module
-        let settings: [SwiftSetting] = [.define("VPOP_SQL"), .define(d.flag)] + noActorChecks
-        sqlPrograms.append(.executableTarget(
+/// The stores with a client library, one folder each under `Sources/Stores/<folder>/`: `Driver/`
+/// (the `StoreDriver`), the C module of the client library, and `vpopmail/`, `vchkpw/`,
+/// `vdelivermail/`: the three programs linked with it, which the others hand over to when
+/// `auth-module` names the store. Adding a store is a folder and a row here (and the driver in
+/// `vpopmail-sql`'s list, for vconvert); Sources/Stores/README.md says more.
+let clientStores: [(name: String, folder: String, cModule: String, pkgConfig: String?)] = [
+    ("mysql", "MySQL", "CMariaDB", "libmariadb"),
+    ("pgsql", "Postgres", "CLibPQ", "libpq"),
+    ("sqlite", "SQLite", "CSQLite", nil),
+]
+
+/// The three programs of each store with a client library.
+let storePrograms: [(program: String, library: String)] =
+    [("vpopmail", "VpopmailAdmin"), ("vchkpw", "VchkpwProgram"), ("vdelivermail", "VdelivermailProgram")]
+
+var storeTargets: [Target] = []
+var storeProducts: [Product] = []
+for s in clientStores {
+    let dir = "Sources/Stores/\(s.folder)"
+    let module = "Store\(s.folder)"
+    storeTargets.append(.systemLibrary(name: s.cModule, path: "\(dir)/\(s.cModule)", pkgConfig: s.pkgConfig))
+    storeTargets.append(.target(name: module, dependencies: ["StoreSQL", .target(name: s.cModule)], path: "\(dir)/Driver"))
+    for p in storePrograms {
+        let name = "\(p.program)-\(s.name)"
+        storeTargets.append(.executableTarget(
             name: name,
-            dependencies: ["VpopmailCore", "SQLStores", .target(name: d.driver)],
-            swiftSettings: settings,
+            dependencies: [.target(name: p.library), .target(name: module)] + (p.program == "vpopmail" ? ["StoreFiles", "StorePasswd"] : []),
+            path: "\(dir)/\(p.program)",
+            swiftSettings: noActorChecks,
             linkerSettings: [.unsafeFlags(["-static-stdlib"])]
         ))
-        sqlProducts.append(.executable(name: name, targets: [name]))
+        storeProducts.append(.executable(name: name, targets: [name]))
     }
 }
 
@@ -54,66 +69,56 @@ let package = Package(
         .executable(name: "vchkpw", targets: ["vchkpw"]),
         .executable(name: "vdelivermail", targets: ["vdelivermail"]),
         .executable(name: "vpopmail-sql", targets: ["vpopmail-sql"]),
-    ] + sqlProducts,
+    ] + storeProducts,
     targets: [
         // libxcrypt's crypt.h (Debian: libcrypt-dev)
         .systemLibrary(name: "CCrypt", path: "Sources/CCrypt"),
-        // Linux declarations Glibc's module map leaves out (setfsuid/setfsgid).
+        // Linux declarations Glibc's module map leaves out (setfsuid/setfsgid, O_TMPFILE, ...).
         .systemLibrary(name: "CShims", path: "Sources/CShims"),
         // D. J. Bernstein's constant database: reader and writer, no dependencies.
         .target(name: "CDB"),
         // Replaces two start-up constructors of the static Swift runtime in vchkpw and
         // vdelivermail (startup.c says which and why).
         .target(name: "CStartup"),
-        // The vpopmail library: formats, configuration, passwords, hashing, qmail files, stores.
-        // Foundation-free so that vchkpw and vdelivermail can link it statically.
-        .target(name: "VpopmailCore", dependencies: ["CDB", "CCrypt", "CShims"]),
+        // The vpopmail library: the model, formats, configuration, passwords, the store
+        // protocols, and every decision (services, logins, deliveries). Foundation-free so that
+        // vchkpw and vdelivermail can link it statically.
+        .target(name: "VpopmailCore", dependencies: ["CDB", "CCrypt", "CShims"], swiftSettings: noActorChecks),
+
+        // Store drivers without a client library (Sources/Stores/<folder>).
+        .target(name: "StoreFiles", dependencies: ["VpopmailCore", "CDB"], path: "Sources/Stores/Files", swiftSettings: noActorChecks),
+        .target(name: "StorePasswd", dependencies: ["VpopmailCore", "StoreFiles"], path: "Sources/Stores/Passwd", swiftSettings: noActorChecks),
+        .target(name: "StoreMemory", dependencies: ["VpopmailCore"], path: "Sources/Stores/Memory"),
+        // What the SQL drivers share: upstream's schema, replication, reconnect.
+        .target(name: "StoreSQL", dependencies: ["VpopmailCore", "StoreFiles"], path: "Sources/Stores/SQL"),
+
+        // The programs, as libraries: each executable passes the drivers it links.
+        .target(name: "ProgramSupport", dependencies: ["VpopmailCore"], path: "Sources/Programs/ProgramSupport", swiftSettings: noActorChecks),
+        .target(name: "VpopmailAdmin", dependencies: ["VpopmailCore", "ProgramSupport"], path: "Sources/Programs/VpopmailAdmin"),
+        .target(name: "VchkpwProgram", dependencies: ["VpopmailCore", "ProgramSupport"], path: "Sources/Programs/VchkpwProgram",
+                swiftSettings: noActorChecks),
+        .target(name: "VdelivermailProgram", dependencies: ["VpopmailCore", "ProgramSupport"], path: "Sources/Programs/VdelivermailProgram",
+                swiftSettings: noActorChecks),
+
         // One multi-call executable for the administration commands (vadddomain, vadduser, ...);
-        // install.sh links it under each classic name.
-        .executableTarget(
-            name: "vpopmail",
-            dependencies: ["VpopmailCore"],
-            linkerSettings: [.unsafeFlags(["-static-stdlib"])]
-        ),
+        // install.sh links it under each name `vpopmail --commands` prints.
+        .executableTarget(name: "vpopmail", dependencies: ["VpopmailAdmin", "StoreFiles", "StorePasswd"],
+                          path: "Sources/Programs/vpopmail", linkerSettings: [.unsafeFlags(["-static-stdlib"])]),
         // The checkpassword authenticator, run once per login: fully static, no Foundation.
-        .executableTarget(
-            name: "vchkpw",
-            dependencies: ["VpopmailCore", "CStartup"],
-            swiftSettings: noActorChecks,
-            linkerSettings: fastStartLinking("vchkpw")
-        ),
+        .executableTarget(name: "vchkpw", dependencies: ["VchkpwProgram", "StoreFiles", "StorePasswd", "CStartup"],
+                          path: "Sources/Programs/vchkpw", swiftSettings: noActorChecks, linkerSettings: fastStartLinking("vchkpw")),
         // The delivery agent qmail-local runs per message: fully static, no Foundation.
-        .executableTarget(
-            name: "vdelivermail",
-            dependencies: ["VpopmailCore", "CStartup"],
-            swiftSettings: noActorChecks,
-            linkerSettings: fastStartLinking("vdelivermail")
-        ),
-        // The SQL client libraries (Debian: libmariadb-dev, libpq-dev, libsqlite3-dev).
-        .systemLibrary(name: "CMariaDB", path: "Sources/CMariaDB", pkgConfig: "libmariadb"),
-        .systemLibrary(name: "CLibPQ", path: "Sources/CLibPQ", pkgConfig: "libpq"),
-        .systemLibrary(name: "CSQLite", path: "Sources/CSQLite"),
-        // Accounts and tables in MySQL/MariaDB, PostgreSQL and SQLite (upstream's schema), and one
-        // driver target per client library.
-        .target(name: "SQLStores", dependencies: ["VpopmailCore"]),
-        .target(name: "SQLMySQL", dependencies: ["SQLStores", "CMariaDB"]),
-        .target(name: "SQLPostgres", dependencies: ["SQLStores", "CLibPQ"]),
-        .target(name: "SQLSQLite", dependencies: ["SQLStores", "CSQLite"]),
-        // The same three programs built with the SQL stores (their sources are links to the
-        // ones above, compiled with VPOP_SQL). Loading the client libraries costs time at every
-        // start (libpq alone brings 24 libraries), so the cdb programs stay without them and hand
-        // over to these when `auth-module` names an SQL store: vpopmail-sql has every driver,
-        // vchkpw-<module> and vdelivermail-<module> only their own.
-        .executableTarget(
-            name: "vpopmail-sql",
-            dependencies: ["VpopmailCore", "SQLStores", "SQLMySQL", "SQLPostgres", "SQLSQLite"],
-            swiftSettings: [.define("VPOP_SQL"), .define("VPOP_MYSQL"), .define("VPOP_PGSQL"), .define("VPOP_SQLITE")],
-            linkerSettings: [.unsafeFlags(["-static-stdlib"])]
-        ),
-    ] + sqlPrograms + [
+        .executableTarget(name: "vdelivermail", dependencies: ["VdelivermailProgram", "StoreFiles", "StorePasswd", "CStartup"],
+                          path: "Sources/Programs/vdelivermail", swiftSettings: noActorChecks, linkerSettings: fastStartLinking("vdelivermail")),
+        // The administration commands with every store (what vconvert between two SQL stores runs).
+        .executableTarget(name: "vpopmail-sql",
+                          dependencies: ["VpopmailAdmin", "StoreFiles", "StorePasswd"] + clientStores.map { .target(name: "Store\($0.folder)") },
+                          path: "Sources/Programs/vpopmail-sql", linkerSettings: [.unsafeFlags(["-static-stdlib"])]),
+    ] + storeTargets + [
         .testTarget(name: "CDBTests", dependencies: ["CDB"]),
-        .testTarget(name: "VpopmailCoreTests", dependencies: ["VpopmailCore", "CDB"]),
+        .testTarget(name: "VpopmailCoreTests", dependencies: ["VpopmailCore", "CDB", "StoreMemory", "StoreFiles"]),
+        .testTarget(name: "StoreTests", dependencies: ["VpopmailCore", "StoreMemory", "StoreFiles", "StorePasswd", "StoreSQL"]
+                    + clientStores.map { .target(name: "Store\($0.folder)") }),
         .testTarget(name: "EndToEndTests", dependencies: ["CDB"]),
-        .testTarget(name: "SQLStoreUnitTests", dependencies: ["VpopmailCore", "SQLStores", "SQLMySQL", "SQLPostgres"]),
     ]
 )

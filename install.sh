@@ -22,8 +22,7 @@ install -d -m 0755 "$VPOPMAIL_HOME" "$VPOPMAIL_HOME/bin" "$VPOPMAIL_HOME/etc"
 install -d -m 0700 -o vpopmail -g vchkpw "$VPOPMAIL_HOME/domains"
 install -m 0711 -o vpopmail -g vchkpw "$bin" "$VPOPMAIL_HOME/bin/vpopmail.new"
 mv -f "$VPOPMAIL_HOME/bin/vpopmail.new" "$VPOPMAIL_HOME/bin/vpopmail"
-for c in vadddomain vdeldomain vaddaliasdomain vdominfo vadduser vdeluser vpasswd vsetuserquota \
-         vmoduser vuserinfo valias vmoddomlimits vipmap vpopbull vdeloldusers vmkpasswd clearopensmtp vconvert; do
+for c in $("$bin" --commands); do
   ln -f "$VPOPMAIL_HOME/bin/vpopmail" "$VPOPMAIL_HOME/bin/$c.new"
   mv -f "$VPOPMAIL_HOME/bin/$c.new" "$VPOPMAIL_HOME/bin/$c"
 done
@@ -32,8 +31,7 @@ done
 # programs are the same with the SQL stores (vpopmail-<store>, vchkpw-<store>,
 # vdelivermail-<store>: one client library each; vpopmail-sql: all, for vconvert); the others
 # hand over to them when auth-module names an SQL store.
-for p in vchkpw vdelivermail vpopmail-sql vpopmail-mysql vpopmail-pgsql vpopmail-sqlite \
-         vchkpw-mysql vchkpw-pgsql vchkpw-sqlite vdelivermail-mysql vdelivermail-pgsql vdelivermail-sqlite; do
+for p in vchkpw vdelivermail $(ls "$bindir" | grep -E '^(vpopmail|vchkpw|vdelivermail)-[a-z0-9]+$'); do
   install -m 0711 -o vpopmail -g vchkpw "$bindir/$p" "$VPOPMAIL_HOME/bin/$p.new"
   mv -f "$VPOPMAIL_HOME/bin/$p.new" "$VPOPMAIL_HOME/bin/$p"
 done

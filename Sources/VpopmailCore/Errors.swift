@@ -140,8 +140,9 @@ public func sys<T>(_ code: VACode, _ body: () throws(SystemError) -> T) throws(V
     do { return try body() } catch { throw VpopmailError.system(error, code) }
 }
 
+/// Runs `body`, turning a `SystemError` into a `VpopmailError` (`.ioError`, or `.noSpace`).
 @inline(__always)
-func sys<T>(_ body: () throws(SystemError) -> T) throws(VpopmailError) -> T {
+public func sys<T>(_ body: () throws(SystemError) -> T) throws(VpopmailError) -> T {
     do { return try body() } catch { throw VpopmailError.system(error, .ioError) }
 }
 

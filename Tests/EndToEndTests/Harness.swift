@@ -12,9 +12,19 @@ let vchkpwBinary = packageRoot + "/.build/release/vchkpw"
 /// The release build of vdelivermail.
 let vdelivermailBinary = packageRoot + "/.build/release/vdelivermail"
 
-let commandNames = ["clearopensmtp", "vadddomain", "vdeldomain", "vaddaliasdomain", "vdominfo", "vadduser", "vdeluser", "vpasswd",
-                    "vsetuserquota", "vmoduser", "vuserinfo", "valias", "vmoddomlimits", "vipmap", "vpopbull",
-                    "vdeloldusers", "vmkpasswd", "vconvert"]
+/// The administration commands, as the multi-call executable lists them (`vpopmail --commands`).
+let commandNames: [String] = {
+    guard let r = try? tool([vpopmailBinary, "--commands"]), r.status == 0 else { return [] }
+    return r.out.split(separator: "\n").map(String.init)
+}()
+
+/// The programs built with a store's client library (`vchkpw-pgsql`, `vpopmail-sql`, ...), as
+/// install.sh finds them.
+let storePrograms: [String] = ((try? FileManager.default.contentsOfDirectory(atPath: packageRoot + "/.build/release")) ?? []).filter { n in
+    guard let dash = n.firstIndex(of: "-") else { return false }
+    return ["vpopmail", "vchkpw", "vdelivermail"].contains(String(n[..<dash]))
+        && n[n.index(after: dash)...].allSatisfy { $0.isLowercase || $0.isNumber } && !n.hasSuffix("-")
+}
 
 struct Result {
     var status: Int32
@@ -68,7 +78,7 @@ final class Site: @unchecked Sendable {
         for c in commandNames { try fm.createSymbolicLink(atPath: home + "/bin/" + c, withDestinationPath: vpopmailBinary) }
         try fm.copyItem(atPath: vchkpwBinary, toPath: home + "/bin/vchkpw")
         try fm.copyItem(atPath: vdelivermailBinary, toPath: home + "/bin/vdelivermail")
-        for p in ["vpopmail-sql"] + ["vpopmail", "vchkpw", "vdelivermail"].flatMap({ p in ["mysql", "pgsql", "sqlite"].map { "\(p)-\($0)" } }) {
+        for p in storePrograms {
             try fm.createSymbolicLink(atPath: home + "/bin/" + p, withDestinationPath: packageRoot + "/.build/release/" + p)
         }
         try fm.copyItem(atPath: packageRoot + "/etc/vlimits.default", toPath: home + "/etc/vlimits.default")

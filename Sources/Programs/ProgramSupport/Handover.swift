@@ -1,0 +1,63 @@
+import VpopmailCore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A program built without the store `auth-module` names runs its twin that has it, with the
+/// same arguments: `vchkpw-<store>`, `vdelivermail-<store>`, `vpopmail-<store>`, or
+/// `vpopmail-sql` (every SQL store, for vconvert). The cdb programs stay small this way: they
+/// never load a client library (libpq alone brings 24 shared libraries to every start).
+public enum Handover {
+    /// The twin's path: beside the running program, else in `<home>/bin`; nil when neither
+    /// has it.
+    public static func twin(_ name: String, home: String) -> String? {
+        let exe = Proc.executablePath() ?? ""
+        for dir in [Path.dirname(exe), home + "/bin"] where !exe.isEmpty || dir != "." {
+            let p = dir + "/" + name
+            if access(p, X_OK) == 0 { return p }
+        }
+        return nil
+    }
+
+    /// Set in the twin's environment: a twin that lacks the store too does not hand over again.
+    static let marker = "VPOPMAIL_HANDED_OVER"
+
+    /// Whether this process is a twin that another program handed over to.
+    public static var handedOver: Bool { getenv(marker) != nil }
+
+    /// The driver of `auth-module` among `drivers`, nil when this executable lacks it. A twin
+    /// that has it clears the hand-over mark, so that the programs it runs may hand over again.
+    public static func driver(_ location: Installation.Location, among drivers: [any StoreDriver.Type]) -> (any StoreDriver.Type)? {
+        guard let d = location.driver(among: drivers) else { return nil }
+        arrived()
+        return d
+    }
+
+    /// This program has what it was handed over for: the programs it runs may hand over again.
+    public static func arrived() {
+        if handedOver { unsetenv(marker) }
+    }
+
+    /// Execs `<program>-<store>` (or `twin` when given) with this process's arguments after
+    /// `prepare` (which puts the input back where the twin reads it). Returns only by throwing:
+    /// `.badConfig` when no program has the store.
+    public static func exec(program: String, store: StoreName, home: String, twin given: String? = nil,
+                            prepare: () -> Void = {}) throws(VpopmailError) -> Never {
+        let name = given ?? "\(program)-\(store)"
+        guard !handedOver, let path = twin(name, home: home) else {
+            throw VpopmailError(.badConfig, "\(home)/etc/vpopmail.conf: auth-module \(store): no such store here (\(name) is not installed or lacks it)")
+        }
+        prepare()
+        setenv(marker, "1", 1)
+        var cargs: [UnsafeMutablePointer<CChar>?] = (0..<Int(CommandLine.argc)).map { strdup(CommandLine.unsafeArgv[$0]!) }
+        cargs.append(nil)
+        execv(path, cargs)
+        throw VpopmailError(.notSupported, "cannot run \(path): errno \(errno)")
+    }
+
+    /// Writes a line to a file descriptor (no Foundation, no buffering).
+    public static func write(_ fd: Int32, _ s: String) {
+        let line = s + "\n"
+        _ = line.withCString { Glibc.write(fd, $0, strlen($0)) }
+    }
+}

@@ -1,0 +1,60 @@
+// vdelivermail's I/O (docs/vdelivermail.md): the arguments and qmail-local's environment in,
+// the message on stdin, the decision and the delivery from the library (`Deliverer`), one exit
+// code out: 0 delivered, 99 delivered and stop, 100 permanent failure (stdout is the bounce
+// text), 111 temporary failure. No Foundation, linked fully static.
+import ProgramSupport
+import VpopmailCore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+public enum Vdelivermail {
+    /// qmail-command's exit code of each outcome.
+    public static func exitCode(_ o: DeliveryOutcome) -> Int32 {
+        switch o {
+        case .delivered: return 0
+        case .deliveredStop: return 99
+        case .bounce: return 100
+        case .deferred: return 111
+        }
+    }
+
+    static func finish(_ o: DeliveryOutcome) -> Never {
+        switch o {
+        case .bounce(let text), .deferred(let text): Handover.write(1, text)
+        case .delivered, .deliveredStop: break
+        }
+        exit(exitCode(o))
+    }
+
+    /// Runs vdelivermail with the stores of `drivers`; never returns.
+    public static func main(drivers: [any StoreDriver.Type]) -> Never {
+        // argc/argv as the C runtime has them: CommandLine.arguments would build an array of every
+        // argument (and instantiate its type's metadata) for the one we read.
+        let arg2 = CommandLine.argc == 3 ? CommandLine.unsafeArgv[2].map { String(cString: $0) } : nil
+        let request = DeliveryRequest(ext: Proc.env("EXT"), host: Proc.env("HOST"), defaultDelivery: arg2,
+                                      rpline: Proc.env("RPLINE") ?? "", dtline: Proc.env("DTLINE") ?? "",
+                                      toStdout: Proc.env("DELIVER_TO_STDOUT") != nil)
+        if let refusal = request.refusal { finish(refusal) }
+
+        let message: Message
+        do { message = try Message.fromStandardInput() } catch { finish(.deferred(BounceText.system(error))) }
+        if message.size == 0 { exit(0) }  // upstream drops empty messages (make-seekable)
+
+        let installation: Installation
+        do {
+            let location = try Installation.locate()
+            guard let driver = Handover.driver(location, among: drivers) else {
+                // The twin reads the message on stdin from its start.
+                try Handover.exec(program: "vdelivermail", store: location.config.authModule, home: location.home) {
+                    if message.fd != 0 { dup2(message.fd, 0) }
+                    lseek(0, 0, SEEK_SET)
+                }
+            }
+            installation = try location.open(driver)
+        } catch {
+            finish(.deferred(BounceText.configuration(error.message)))
+        }
+        finish(Deliverer(installation, request: request, message: message).deliver())
+    }
+}

@@ -1,0 +1,34 @@
+import VpopmailCore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+enum Vsetuserquota: AdminCommand {
+    static let name = "vsetuserquota"
+    static let usage = [
+        "vsetuserquota: usage: [options] email_address|domain quota_in_bytes",
+        "options: -v (print version number)",
+    ]
+
+    static func run(_ args: [String], _ context: AdminContext) throws(Exit) -> Int32 {
+        var g = GetOpt(args, "v")
+        while let c = g.next() {
+            if c == "v" { say(versionString) } else { printUsage(); return 255 }
+        }
+        let rest = g.rest
+        guard rest.count >= 2 else { printUsage(); return 255 }
+        let quota = rest[1].uppercased()
+        let v = try context.open()
+        do {
+            if rest[0].contains("@") {
+                let (user, domain) = splitEmail(v, rest[0])
+                try v.setQuota(user, domain: domain, quota: quota)
+            } else {
+                _ = try Quota.parse(quota)
+                let (accounts, d) = try v.users(domain: rest[0])
+                for a in accounts { try v.setQuota(a.name, domain: d.realDomain, quota: quota) }
+            }
+        } catch { throw fail(error) }
+        return 0
+    }
+}

@@ -1,0 +1,5 @@
+// vchkpw on the mysql store.
+import StoreMySQL
+import VchkpwProgram
+
+Vchkpw.main(drivers: [MySQLDriver.self])

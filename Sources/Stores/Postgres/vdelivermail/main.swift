@@ -1,0 +1,5 @@
+// vdelivermail on the pgsql store.
+import StorePostgres
+import VdelivermailProgram
+
+Vdelivermail.main(drivers: [PostgresDriver.self])

@@ -1,0 +1,134 @@
+import VpopmailCore
+
+/// Accounts in the `vpopmail` table (`many-domains = y`) or one table per domain, and MySQL's
+/// `aliasdomains` table (`sql-aliasdomains = y`).
+public final class SQLAccounts: AccountStore {
+    let db: SQLDatabase
+    let aliasDomainTable: Bool
+
+    public init(_ db: SQLDatabase, aliasDomainTable: Bool) {
+        self.db = db
+        self.aliasDomainTable = aliasDomainTable && db.dialect == .mysql
+    }
+
+    public var storage: String { db.name }
+
+    public func lock(domain d: DomainInfo) throws(VpopmailError) -> FileLock {
+        try sys(.couldNotUpdateFile) { () throws(SystemError) in try FileLock(d.dir + "/.vpasswd.lock", owner: d.owner) }
+    }
+
+    static let columns = "pw_name, pw_passwd, pw_uid, pw_gid, pw_gecos, pw_dir, pw_shell, pw_clear_passwd"
+    /// For tables of builds without clear passwords (upstream creates `pw_clear_passwd` only
+    /// with `--enable-clear-passwd`).
+    static let columnsNoClear = "pw_name, pw_passwd, pw_uid, pw_gid, pw_gecos, pw_dir, pw_shell, NULL"
+
+    func account(_ r: [String?]) -> Account {
+        Account(name: r[0] ?? "", passwordHash: r[1] ?? "", apopMarker: UInt32(r[2] ?? "") ?? 0,
+                flags: AccountFlags(rawValue: UInt32(r[3] ?? "") ?? 0), gecos: r[4] ?? "", home: r[5] ?? "",
+                quota: r[6] ?? "", clearPassword: (r[7] ?? "").isEmpty ? nil : r[7])
+    }
+
+    var manyDomains: Bool { db.manyDomains }
+    func t(_ name: String) -> String { db.t(name) }
+    func whereUser(_ d: String) -> String { manyDomains ? "pw_name = ? AND pw_domain = ?" : "pw_name = ?" }
+    func keyParams(_ name: String, _ d: String) -> [SQLValue] { manyDomains ? [.text(name), .text(d)] : [.text(name)] }
+
+    public func account(_ name: String, in d: DomainInfo) throws(VpopmailError) -> Account? {
+        let rest = "FROM \(t(db.userTable(d.realDomain))) WHERE \(whereUser(d.realDomain))"
+        let rows = try db.read("SELECT \(SQLAccounts.columns) \(rest)", keyParams(name, d.realDomain),
+                               fallback: "SELECT \(SQLAccounts.columnsNoClear) \(rest)")
+        return rows.first.map(account)
+    }
+
+    public func accounts(in d: DomainInfo) throws(VpopmailError) -> [Account] {
+        let rows = manyDomains
+            ? try db.read("SELECT \(SQLAccounts.columns) FROM vpopmail WHERE pw_domain = ?", [.text(d.realDomain)],
+                          fallback: "SELECT \(SQLAccounts.columnsNoClear) FROM vpopmail WHERE pw_domain = ?")
+            : try db.read("SELECT \(SQLAccounts.columns) FROM \(t(db.userTable(d.realDomain)))",
+                          fallback: "SELECT \(SQLAccounts.columnsNoClear) FROM \(t(db.userTable(d.realDomain)))")
+        // Byte order, as in vpasswd (server collations differ).
+        return rows.map(account).sorted { Array($0.name.utf8).lexicographicallyPrecedes(Array($1.name.utf8)) }
+    }
+
+    func rowValues(_ a: Account, _ d: String) -> [SQLValue] {
+        var v: [SQLValue] = [.text(a.name)]
+        if manyDomains { v.append(.text(d)) }
+        v += [.text(a.passwordHash), .i(a.apopMarker), .i(a.flags.rawValue), .text(a.gecos), .text(a.home), .text(a.quota),
+              a.clearPassword.map { .text($0) } ?? .text("")]
+        return v
+    }
+
+    var insertColumns: String {
+        manyDomains ? "pw_name, pw_domain, pw_passwd, pw_uid, pw_gid, pw_gecos, pw_dir, pw_shell, pw_clear_passwd"
+                    : "pw_name, pw_passwd, pw_uid, pw_gid, pw_gecos, pw_dir, pw_shell, pw_clear_passwd"
+    }
+
+    public func insert(_ accounts: [Account], in d: DomainInfo) throws(VpopmailError) {
+        let table = db.userTable(d.realDomain)
+        try db.ensureUserTable(table)
+        let ncol = manyDomains ? 9 : 8
+        let row = "(" + Array(repeating: "?", count: ncol).joined(separator: ", ") + ")"
+        if accounts.count == 1 {
+            try db.write("INSERT INTO \(t(table)) (\(insertColumns)) VALUES \(row)", rowValues(accounts[0], d.realDomain), table: .users(table))
+            return
+        }
+        // Many rows per statement, all in one transaction: a duplicate adds none.
+        let chunk = 200
+        try db.transaction { () throws(VpopmailError) in
+            var i = 0
+            while i < accounts.count {
+                let part = accounts[i..<min(i + chunk, accounts.count)]
+                let sql = "INSERT INTO \(t(table)) (\(insertColumns)) VALUES " + Array(repeating: row, count: part.count).joined(separator: ", ")
+                var params: [SQLValue] = []
+                params.reserveCapacity(part.count * ncol)
+                for a in part { params += rowValues(a, d.realDomain) }
+                try db.write(sql, params)
+                i += chunk
+            }
+        }
+    }
+
+    public func update(_ a: Account, in d: DomainInfo, rebuildIndex: Bool) throws(VpopmailError) {
+        let table = db.userTable(d.realDomain)
+        try db.ensureUserTable(table)
+        let n = try db.write("UPDATE \(t(table)) SET pw_passwd = ?, pw_uid = ?, pw_gid = ?, pw_gecos = ?, pw_dir = ?, pw_shell = ?, "
+                             + "pw_clear_passwd = ? WHERE \(whereUser(d.realDomain))",
+                             [.text(a.passwordHash), .i(a.apopMarker), .i(a.flags.rawValue), .text(a.gecos), .text(a.home),
+                              .text(a.quota), a.clearPassword.map { .text($0) } ?? .text("")] + keyParams(a.name, d.realDomain))
+        if n == 0 { throw VpopmailError(.userDoesNotExist) }
+    }
+
+    public func remove(_ name: String, in d: DomainInfo) throws(VpopmailError) -> Bool {
+        try db.write("DELETE FROM \(t(db.userTable(d.realDomain))) WHERE \(whereUser(d.realDomain))", keyParams(name, d.realDomain)) > 0
+    }
+
+    // MARK: - Domains
+
+    public func domainAdded(_ domain: String) throws(VpopmailError) {
+        try db.ensureUserTable(db.userTable(domain))
+    }
+
+    public func domainDeleted(_ domain: String) throws(VpopmailError) {
+        if manyDomains {
+            try db.write("DELETE FROM vpopmail WHERE pw_domain = ?", [.text(domain)])
+        } else {
+            try db.write("DROP TABLE IF EXISTS \(t(db.userTable(domain)))")
+        }
+        if aliasDomainTable { try db.write("DELETE FROM \(t("aliasdomains")) WHERE domain = ?", [.text(domain)], table: .aliasDomains) }
+    }
+
+    public func aliasDomainAdded(alias: String, real: String) throws(VpopmailError) {
+        guard aliasDomainTable else { return }
+        try db.upsert("aliasdomains", ["alias", "domain"], key: ["alias"], [.text(alias), .text(real)], table: .aliasDomains)
+    }
+
+    public func aliasDomainDeleted(alias: String) throws(VpopmailError) {
+        guard aliasDomainTable else { return }
+        try db.write("DELETE FROM \(t("aliasdomains")) WHERE alias = ?", [.text(alias)], table: .aliasDomains)
+    }
+
+    /// The `aliasdomains` rows (alias, real domain), sorted by alias.
+    public func aliasDomainRows() throws(VpopmailError) -> [(alias: String, domain: String)] {
+        try db.read("SELECT alias, domain FROM \(t("aliasdomains")) ORDER BY alias").map { ($0[0] ?? "", $0[1] ?? "") }
+    }
+}

@@ -1,0 +1,140 @@
+import VpopmailCore
+
+/// A bound value: every value reaches the server as a parameter, never as SQL text.
+public enum SQLValue: Sendable, Equatable {
+    case text(String)
+    case int(Int64)
+    case null
+
+    public static func i<T: BinaryInteger>(_ v: T) -> SQLValue { .int(Int64(v)) }
+}
+
+/// Rows as text (NULL is nil), in the server's column order.
+public typealias SQLRows = [[String?]]
+
+/// The SQL spelling differences between the three servers.
+public enum SQLDialect: String, Sendable {
+    case mysql, pgsql, sqlite
+
+    /// A table name as SQL (quoted; PostgreSQL folds to lower case like upstream).
+    public func table(_ name: String) -> String {
+        switch self {
+        case .mysql: return "`\(name)`"
+        case .pgsql: return "\"\(name.lowercased())\""
+        case .sqlite: return "\"\(name)\""
+        }
+    }
+
+    /// Rewrites `?` placeholders to PostgreSQL's `$n`. Our statements have no `?` in literals.
+    public func placeholders(_ sql: String) -> String {
+        guard self == .pgsql else { return sql }
+        var out = ""
+        out.reserveCapacity(sql.utf8.count + 8)
+        var n = 0
+        for c in sql {
+            if c == "?" { n += 1; out += "$\(n)" } else { out.append(c) }
+        }
+        return out
+    }
+}
+
+/// One server connection. `run` prepares `sql`, binds `params`, executes, and returns the rows
+/// (as text) and the number of rows returned or changed; `SQLError.lost` tells the store to
+/// reconnect and retry.
+public protocol SQLConnection: AnyObject {
+    var dialect: SQLDialect { get }
+    func run(_ sql: String, _ params: [SQLValue]) throws(SQLError) -> (rows: SQLRows, affected: Int)
+    func close()
+}
+
+extension SQLConnection {
+    public func query(_ sql: String, _ params: [SQLValue]) throws(SQLError) -> SQLRows {
+        try run(sql, params).rows
+    }
+
+    /// The number of rows changed.
+    @discardableResult
+    public func execute(_ sql: String, _ params: [SQLValue]) throws(SQLError) -> Int {
+        try run(sql, params).affected
+    }
+}
+
+/// A server error with its code; `lost` when the connection went away (stale after the
+/// server's idle timeout, server restarted) so that a retry on a new connection may work.
+public struct SQLError: Error, CustomStringConvertible, Sendable {
+    public var message: String
+    public var code: Int
+    public var lost: Bool
+    /// A missing table (the store creates tables lazily, like upstream).
+    public var missingTable: Bool
+    /// A primary-key or unique violation.
+    public var duplicateKey: Bool
+    /// A column the table does not have (an older or differently built schema).
+    public var unknownColumn: Bool
+
+    public init(_ message: String, code: Int = 0, lost: Bool = false, missingTable: Bool = false, duplicateKey: Bool = false,
+                unknownColumn: Bool = false) {
+        self.message = message
+        self.code = code
+        self.lost = lost
+        self.missingTable = missingTable
+        self.duplicateKey = duplicateKey
+        self.unknownColumn = unknownColumn
+    }
+
+    public var description: String { message }
+}
+
+/// The five `|`-separated fields of a connection line; an empty or missing field is nil.
+func connectionFields(_ line: String) -> [String?] {
+    let f = line.split(separator: "|", omittingEmptySubsequences: false).map(String.init)
+    return (0..<5).map { $0 < f.count && !f[$0].isEmpty ? f[$0] : nil }
+}
+
+/// One line of `etc/vpopmail.mysql`: `host|port-or-socket|user|password|database`.
+public struct MySQLServer: Sendable, Equatable {
+    public var host = "localhost"
+    public var port: UInt32 = 0
+    public var socket: String? = nil
+    public var user = "root"
+    public var password = ""
+    public var database = "vpopmail"
+
+    public init() {}
+
+    /// Parses one line; the fields are taken as they are (a `|` cannot be part of a value).
+    public init(line: String) {
+        let f = connectionFields(line)
+        if let h = f[0] { host = h }
+        if let p = f[1] {
+            if p.hasPrefix("/") { socket = p } else { port = UInt32(p) ?? 0 }
+        }
+        if let u = f[2] { user = u }
+        password = f[3] ?? ""
+        if let d = f[4] { database = d }
+    }
+
+    public var label: String { socket.map { "\(host):\($0)" } ?? "\(host):\(port)" }
+}
+
+/// `etc/vpopmail.pgsql`: `host|port|user|password|database`; empty fields default to
+/// `localhost`, the default port, `postgres`, no password and `vpopmail` (reference §9.2).
+/// A host starting with `/` is a socket directory.
+public struct PGServer: Sendable, Equatable {
+    public var host = "localhost"
+    public var port = ""
+    public var user = "postgres"
+    public var password = ""
+    public var database = "vpopmail"
+
+    public init() {}
+
+    public init(line: String) {
+        let f = connectionFields(line)
+        if let h = f[0] { host = h }
+        if let p = f[1], p != "0" { port = p }
+        if let u = f[2] { user = u }
+        password = f[3] ?? ""
+        if let d = f[4] { database = d }
+    }
+}

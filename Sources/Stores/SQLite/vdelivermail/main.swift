@@ -1,0 +1,5 @@
+// vdelivermail on the sqlite store.
+import StoreSQLite
+import VdelivermailProgram
+
+Vdelivermail.main(drivers: [SQLiteDriver.self])

@@ -1,0 +1,169 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// vchkpw's decision (docs/vchkpw.md): a `LoginRequest` in, an `AuthResult` out, with what a
+/// login records on the way (learned passwords, a re-created home, the last login, the relay
+/// address) and its log lines.
+public struct Authenticator {
+    public let installation: Installation
+    /// The log of this login; the program reports its own failures (setuid, exec) through it.
+    public private(set) var log: LoginLog
+
+    public init(_ installation: Installation, request: LoginRequest) {
+        self.installation = installation
+        log = LoginLog(request, config: installation.config, authLog: installation.stores.authLog)
+    }
+
+    public mutating func authenticate(_ r: LoginRequest) -> AuthResult {
+        let v = installation
+        var service = r.service
+        if service != .smtp && v.config.webmailIPs.contains(r.remoteIP) && !r.viaDovecot {
+            service = .webmail
+            log.logName = "vchkpw-webmail"
+        }
+        if r.inputTooLong { log.emit(.inputTooLong); return .inputTooLong }
+        if r.login.isEmpty { log.emit(.nullUser); return .emptyLogin }
+        if r.password.isEmpty && !r.lookupOnly { log.emit(.nullPassword); return .emptyPassword }
+        let tooLong = r.password.count > LengthLimits.maxClearPassword
+        if tooLong || r.login.contains(where: { $0 < 32 || $0 == 127 }) {
+            log.emit(.invalidCharacters)
+            return tooLong ? .passwordMismatch : .badCharacters
+        }
+        let login = String(decoding: r.login, as: UTF8.self)
+        var (user, domainName) = Validate.splitAddress(login)
+        if domainName.isEmpty { domainName = v.defaultDomain(localIP: r.localIP) }
+        if !Validate.isUsernameValid(user) || user.utf8.count > LengthLimits.maxUserName
+            || (!domainName.isEmpty && (!Validate.isDomainValid(domainName) || domainName.utf8.count > LengthLimits.maxDomain)) {
+            log.emit(.invalidCharacters)
+            return .badCharacters
+        }
+        log.user = user
+        log.domain = domainName
+        let vpopUser = login.lowercased()
+        let password = String(decoding: r.password, as: UTF8.self)
+
+        // `auth-module = passwd`: the system's accounts are the only ones.
+        if v.config.authModule == .passwd { return systemLogin(r, service, user: user, password: password, vpopUser: vpopUser) }
+
+        var found: (account: Account, domain: DomainInfo)? = nil
+        do {
+            if !domainName.isEmpty { found = try v.user(user, domain: domainName) }
+        } catch {
+            if error.code != .domainDoesNotExist && error.code != .userNameTooLong {
+                log.emit(.storeError(error.message))
+                return .temporary
+            }
+        }
+        guard var (account, domain) = found else {
+            if v.config.passwd { return systemLogin(r, service, user: user, password: password, vpopUser: vpopUser) }
+            log.emit(.userNotFound)
+            return .unknownUser
+        }
+        if account.home.isEmpty { log.emit(.noHomeDirectory); return .noHome }
+
+        var method = "PLAIN"
+        if !r.lookupOnly {
+            var ok = false
+            if let clear = account.clearPassword, !clear.isEmpty, !r.challenge.isEmpty {
+                if service == .smtp {
+                    // CRAM-MD5: hex HMAC-MD5(clear, challenge) == response
+                    if MD5.hex(MD5.hmac(key: Array(clear.utf8), r.challenge)) == password { ok = true; method = "CRAM-MD5" }
+                } else if v.config.apop {
+                    // APOP: hex MD5(timestamp + clear) == response
+                    if MD5.hex(MD5.digest(r.challenge + Array(clear.utf8))) == password { ok = true; method = "APOP" }
+                }
+            }
+            if !ok && account.passwordHash.isEmpty {
+                guard v.config.learnPasswords else { log.emit(.noPassword); return .noPassword }
+                do {
+                    account = try v.learnPassword(password, user: user, domain: domain)
+                    ok = true
+                } catch {
+                    log.emit(.learnPasswordFailed(error.message))
+                    return .temporary
+                }
+            }
+            if !ok && !Password.verify(password, against: account.passwordHash) {
+                log.emit(.passwordFail)
+                return .passwordMismatch
+            }
+        }
+
+        let limits: DomainLimits
+        do { limits = try v.limits(domain) } catch {
+            log.emit(.storeError(error.message))
+            return .temporary
+        }
+        let flags = v.effectiveFlags(account, limits: limits)
+        if flags.contains(service.closedBy) {
+            log.emit(.accessDenied(service))
+            return r.lookupOnly ? .unknownUser : .serviceDisabled
+        }
+
+        if !r.lookupOnly {
+            log.emit(.loginSuccess(method: method))
+            if !FS.isDirectory(account.home) {
+                do { try v.makeHome(account, domain: domain) } catch {
+                    log.emit(.homeCreationFailed)
+                    return .noHome
+                }
+            }
+            if v.config.authLogging { v.setLastAuth(account, domain: domain, ip: r.remoteIP) }
+            if v.config.roamingUsers && service != .smtp && !flags.contains(.noRelay) {
+                do { try Relay(v).open(ip: r.remoteIP, now: Int(time(nil))) } catch {
+                    log.emit(.relayUpdateFailed(error.message))
+                }
+            }
+        } else if r.viaDovecot && !FS.isDirectory(account.home) {
+            // Dovecot's lookup is followed by its own access to the home.
+            try? v.makeHome(account, domain: domain)
+        }
+        return .ok(Login(user: account.name, dovecotUser: "\(account.name)@\(domain.realDomain)", home: account.home,
+                         uid: domain.uid, gid: domain.gid, vpopUser: vpopUser, switchesUser: service != .smtp,
+                         account: (account, domain)))
+    }
+
+    /// `/etc/passwd` and `/etc/shadow`, read as files.
+    mutating func systemLogin(_ r: LoginRequest, _ service: LoginService, user: String, password: String,
+                              vpopUser: String) -> AuthResult {
+        guard let pw = SystemUsers.user(user) else {
+            log.emit(.systemUserNotFound)
+            return r.lookupOnly ? .unknownUser : .systemUserUnknown
+        }
+        if !r.lookupOnly {
+            var hash = pw.passwordHash
+            if hash == "x" || hash == "*" {
+                guard let sh = SystemUsers.shadowHash(user) else { log.emit(.systemNoShadow); return .systemNoShadow }
+                hash = sh
+            }
+            let locked = hash.isEmpty || hash.hasPrefix("!") || hash.hasPrefix("*")
+            if !locked && Password.crypt(password, setting: hash) == nil { log.emit(.systemCryptFailed); return .systemCryptFailed }
+            guard Password.verify(password, against: hash) else { log.emit(.systemPasswordFail); return .systemPasswordMismatch }
+            log.emit(.systemLoginSuccess)
+            if service != .smtp && installation.config.roamingUsers {
+                _ = try? Relay(installation).open(ip: r.remoteIP, now: Int(time(nil)))
+            }
+        }
+        return .ok(Login(user: user, dovecotUser: user, home: pw.home, uid: pw.uid, gid: pw.gid, vpopUser: vpopUser,
+                         switchesUser: service != .smtp, account: nil))
+    }
+
+    /// Re-creates the home of a virtual account (when entering it failed).
+    public func makeHome(_ login: Login) -> Bool {
+        guard let (a, d) = login.account else { return false }
+        return (try? installation.makeHome(a, domain: d)) != nil
+    }
+}
+
+extension Installation {
+    /// `learn-passwords`: the first password an account without one logs in with becomes its
+    /// password (and its clear password, when those are kept and it has none).
+    public func learnPassword(_ password: String, user: String, domain: DomainInfo) throws(VpopmailError) -> Account {
+        let hash = try Password.hash(password, scheme: config.passwordScheme)
+        return try modifyUser(user, domain: domain.realDomain) { (a) throws(VpopmailError) in
+            a.passwordHash = hash
+            if config.clearPasswd && (a.clearPassword ?? "").isEmpty { a.clearPassword = password }
+        }
+    }
+}

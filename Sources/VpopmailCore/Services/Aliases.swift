@@ -1,0 +1,63 @@
+extension Installation {
+    func checkAliasName(_ alias: String) throws(VpopmailError) {
+        guard Validate.isUsernameValid(alias), alias != "default", alias.utf8.count <= LengthLimits.maxUserName else {
+            throw VpopmailError(.illegalUsername, "Illegal alias name: \(Validate.printable(alias))")
+        }
+    }
+
+    /// Alias names of a domain, sorted case-insensitively (docs/formats.md).
+    public func aliasNames(_ d: DomainInfo) throws(VpopmailError) -> [String] {
+        try stores.aliases.names(in: d)
+    }
+
+    /// The lines of one alias (nil when there is no such alias).
+    public func aliasLines(_ alias: String, _ d: DomainInfo) throws(VpopmailError) -> [String]? {
+        let l = try stores.aliases.lines(of: alias.lowercased(), in: d)
+        return l.isEmpty ? nil : l
+    }
+
+    /// `valias -i`: appends a line; refuses an exact duplicate and enforces maxaliases.
+    public func addAliasLine(_ alias: String, _ line: String, domain: String) throws(VpopmailError) {
+        let a = alias.lowercased()
+        try checkAliasName(a)
+        if line.utf8.count > LengthLimits.maxAliasLine { throw VpopmailError(.aliasLineTooLong) }
+        if line.isEmpty || line.contains("\n") || line.contains("\0") { throw VpopmailError(.badChar, "bad character in alias line") }
+        let d = try requireDomain(domain)
+        let lock = try stores.accounts.lock(domain: d)
+        defer { lock.unlock() }
+        let lines = try aliasLines(a, d) ?? []
+        if lines.contains(line) { throw VpopmailError(.aliasExists, "alias \(a)@\(d.realDomain) -> \(line) already exists.") }
+        if lines.isEmpty {
+            let l = try limits(d)
+            if l.maxAliases >= 0, try aliasNames(d).count >= l.maxAliases {
+                throw VpopmailError(.limitReached, "domain limit reached: at most \(l.maxAliases) aliases in \(d.realDomain)")
+            }
+        }
+        onchange("valias_insert", "\(a)@\(d.realDomain)", line, .before)
+        try stores.aliases.addLine(line, to: a, in: d)
+        onchange("valias_insert", "\(a)@\(d.realDomain)", line, .after)
+    }
+
+    /// Removes the lines of an alias that start with `prefix`.
+    public func removeAliasLines(_ alias: String, prefix: String, domain: String) throws(VpopmailError) {
+        let a = alias.lowercased()
+        let d = try requireDomain(domain)
+        let lock = try stores.accounts.lock(domain: d)
+        defer { lock.unlock() }
+        guard let lines = try aliasLines(a, d) else { throw VpopmailError(.userDoesNotExist, "No such alias") }
+        onchange("valias_remove", "\(a)@\(d.realDomain)", prefix, .before)
+        defer { onchange("valias_remove", "\(a)@\(d.realDomain)", prefix, .after) }
+        try stores.aliases.removeLines(lines.filter { $0.hasPrefix(prefix) }, from: a, in: d)
+    }
+
+    /// `valias -d`: deletes the alias.
+    public func deleteAlias(_ alias: String, domain: String) throws(VpopmailError) {
+        let a = alias.lowercased()
+        try checkAliasName(a)
+        let d = try requireDomain(domain)
+        guard try aliasLines(a, d) != nil else { throw VpopmailError(.userDoesNotExist, "No aliases \(a)@\(d.realDomain) found") }
+        onchange("valias_delete", "\(a)@\(d.realDomain)", "-", .before)
+        try stores.aliases.delete(a, in: d)
+        onchange("valias_delete", "\(a)@\(d.realDomain)", "-", .after)
+    }
+}

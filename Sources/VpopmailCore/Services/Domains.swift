@@ -1,0 +1,214 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+extension Installation {
+    /// A domain (real or alias) from `users/assign`, or nil.
+    public func domain(_ name: String) throws(VpopmailError) -> DomainInfo? {
+        let n = name.lowercased()
+        guard Validate.isDomainValid(n), n.utf8.count <= LengthLimits.maxDomain else { return nil }
+        return try qmail.lookup(n)
+    }
+
+    public func requireDomain(_ name: String) throws(VpopmailError) -> DomainInfo {
+        if name.utf8.count > LengthLimits.maxDomain { throw VpopmailError(.domainNameTooLong) }
+        guard let d = try domain(name) else { throw VpopmailError(.domainDoesNotExist) }
+        return d
+    }
+
+    /// The `.qmail-default` line of a domain.
+    public func qmailDefaultLine(_ delivery: String) -> String {
+        "| \(binDir)/vdelivermail '' \(delivery)\n"
+    }
+
+    /// Upstream's `vadddomain()` (without the postmaster account, which the command adds).
+    public func addDomain(_ name: String, baseDir: String? = nil, uid: UInt32? = nil, gid: UInt32? = nil,
+                          optimize: Bool = false) throws(VpopmailError) -> (domain: DomainInfo, notices: [String]) {
+        let domain = name.lowercased()
+        try Validate.checkNewDomain(domain)
+        let base = baseDir ?? home
+        let owner = (uid: uid ?? vpopUID, gid: gid ?? vpopGID)
+        let root = base + "/" + config.domainsDir
+        try sys(.canNotMakeDomainsDir) { () throws(SystemError) in try FS.mkdirs(root, mode: 0o700, owner: owner) }
+        let lock = try sys(.couldNotUpdateFile) { () throws(SystemError) in try FileLock(root + "/.dir-control.lock", owner: owner) }
+        defer { lock.unlock() }
+        if try qmail.lookup(domain) != nil { throw VpopmailError(.domainAlreadyExists) }
+        onchange("add_domain", domain, "-", .before)
+        let key = DirControlKey.domains(root: root, uid: owner.uid)
+        var dc = try stores.dirControl.load(key)
+        let bucket = dc.next()
+        if base.utf8.count + config.domainsDir.utf8.count + bucket.utf8.count + domain.utf8.count + 1 > LengthLimits.maxDir {
+            throw VpopmailError(.dirTooLong)
+        }
+        let parent = bucket.isEmpty ? root : root + "/" + bucket
+        let dir = parent + "/" + domain
+        try sys(.couldNotMakeDomainDir) { () throws(SystemError) in
+            try FS.mkdirs(parent, mode: 0o700, owner: owner)
+            try FS.mkdir(dir, mode: 0o700, owner: owner)
+        }
+        do {
+            try sys(.couldNotOpenQmailDefault) { () throws(SystemError) in
+                try FS.writeAtomic(dir + "/.qmail-default", qmailDefaultLine(config.domainDefaultDelivery),
+                                   mode: 0o600, owner: owner, sync: sync)
+            }
+            try stores.dirControl.save(dc, key, owner: owner)
+            try stores.accounts.domainAdded(domain)
+            let notices = try qmail.addDomain(name: domain, realDomain: domain, uid: owner.uid, gid: owner.gid,
+                                              dir: dir, optimize: optimize)
+            if !optimize { qmail.signalQmailSend() }
+            onchange("add_domain", domain, "-", .after)
+            return (DomainInfo(name: domain, realDomain: domain, uid: owner.uid, gid: owner.gid, dir: dir), notices)
+        } catch {
+            // Roll back: control files, the directory, the store and the counter.
+            let d = DomainInfo(name: domain, realDomain: domain, uid: owner.uid, gid: owner.gid, dir: dir)
+            try? qmail.removeDomain(name: domain, realDomain: domain, uid: owner.uid, gid: owner.gid, dir: dir)
+            try? FS.removeTree(dir)
+            try? forgetDomain(d)
+            if var back = try? stores.dirControl.load(key), back.curUsers == dc.curUsers {
+                back.release()
+                try? stores.dirControl.save(back, key, owner: owner)
+            }
+            throw error
+        }
+    }
+
+    /// Everything the stores keep about a real domain.
+    func forgetDomain(_ d: DomainInfo) throws(VpopmailError) {
+        try stores.accounts.domainDeleted(d.realDomain)
+        try stores.lastAuth.domainDeleted(d)
+        try stores.dirControl.domainDeleted(d)
+        try stores.aliases.domainDeleted(d)
+        try stores.limits.domainDeleted(d)
+    }
+
+    /// Alias domains of a real domain, from `users/assign`.
+    public func aliasDomains(of real: String) throws(VpopmailError) -> [String] {
+        try qmail.domainEntries().filter { $0.realDomain == real && $0.name != real }.map(\.name)
+    }
+
+    /// Upstream's `vdeldomain()`: an alias domain loses only its control-file entries; a real
+    /// domain loses its aliases, its control-file entries, its directory and its counter slot.
+    /// Mail stops being accepted (control files) before anything is deleted.
+    public func deleteDomain(_ name: String) throws(VpopmailError) {
+        let d = try requireDomain(name)
+        if d.isAlias {
+            onchange("del_domain", "\(d.name) alias of \(d.realDomain)", "-", .before)
+            try stores.accounts.aliasDomainDeleted(alias: d.name)
+            try qmail.removeDomain(name: d.name, realDomain: d.realDomain, uid: d.uid, gid: d.gid, dir: d.dir)
+            qmail.signalQmailSend()
+            onchange("del_domain", "\(d.name) alias of \(d.realDomain)", "-", .after)
+            return
+        }
+        onchange("del_domain", d.name, "-", .before)
+        defer { onchange("del_domain", d.name, "-", .after) }
+        let root: String = {
+            // The domains root is the directory that holds the domain (and its buckets).
+            var p = Path.dirname(d.dir)
+            while Path.basename(p).utf8.count == 1 && p.count > 1 { p = Path.dirname(p) }
+            return p
+        }()
+        // The store first: when it does not answer nothing has changed, and once it has answered
+        // a second vdeldomain can finish whatever fails after it.
+        try forgetDomain(d)
+        for alias in try aliasDomains(of: d.name) {
+            try stores.accounts.aliasDomainDeleted(alias: alias)
+            try qmail.removeDomain(name: alias, realDomain: d.name, uid: d.uid, gid: d.gid, dir: d.dir)
+        }
+        try qmail.removeDomain(name: d.name, realDomain: d.name, uid: d.uid, gid: d.gid, dir: d.dir)
+        qmail.signalQmailSend()
+        try sys(.couldNotUpdateFile) { () throws(SystemError) in
+            if FS.isSymlink(d.dir) { try FS.unlink(d.dir) } else { try FS.removeTree(d.dir) }
+        }
+        let key = DirControlKey.domains(root: root, uid: d.uid)
+        if stores.dirControl.exists(key) {
+            let lock = try sys(.couldNotUpdateFile) { () throws(SystemError) in try FileLock(root + "/.dir-control.lock") }
+            defer { lock.unlock() }
+            var dc = try stores.dirControl.load(key)
+            dc.release()
+            try stores.dirControl.save(dc, key, owner: (d.uid, d.gid))
+        }
+    }
+
+    /// Upstream's `vaddaliasdomain()`.
+    public func addAliasDomain(alias: String, real: String) throws(VpopmailError) -> [String] {
+        let a = alias.lowercased()
+        try Validate.checkNewDomain(a)
+        let r = try requireDomain(real)
+        if a == r.realDomain { throw VpopmailError(.domainAlreadyExists, "real domain and alias domain are the same") }
+        if try qmail.lookup(a) != nil { throw VpopmailError(.domainAlreadyExists) }
+        onchange("add_alias_domain", a, r.realDomain, .before)
+        let notices = try qmail.addDomain(name: a, realDomain: r.realDomain, uid: r.uid, gid: r.gid, dir: r.dir, optimize: false)
+        do { try stores.accounts.aliasDomainAdded(alias: a, real: r.realDomain) } catch {
+            try? qmail.removeDomain(name: a, realDomain: r.realDomain, uid: r.uid, gid: r.gid, dir: r.dir)
+            throw error
+        }
+        qmail.signalQmailSend()
+        onchange("add_alias_domain", a, r.realDomain, .after)
+        return notices
+    }
+
+    /// The allocation counter of a domain's user hashing (`vdominfo`'s "users").
+    public func userCounter(_ d: DomainInfo) throws(VpopmailError) -> UInt64 {
+        try stores.dirControl.load(.users(d)).curUsers
+    }
+
+    // MARK: - Limits
+
+    public var defaultLimitsPath: String { etcDir + "/vlimits.default" }
+
+    /// The domain's limits: its own (`.qmailadmin-limits` or its row), else `vlimits.default`,
+    /// else the built-in defaults (upstream fails when both are missing).
+    public func limits(_ d: DomainInfo) throws(VpopmailError) -> DomainLimits {
+        if let own = try stores.limits.limits(of: d) { return own }
+        return try defaultLimits() ?? DomainLimits()
+    }
+
+    /// `vlimits.default`, nil when missing.
+    public func defaultLimits() throws(VpopmailError) -> DomainLimits? {
+        guard let t = try sys(.cannotReadLimits, { () throws(SystemError) in try FS.readText(defaultLimitsPath) }) else { return nil }
+        return DomainLimits.parse(t)
+    }
+
+    /// Sets a domain's limits, or the defaults (`vlimits.default`) when `d` is nil.
+    public func setLimits(_ l: DomainLimits, for d: DomainInfo?) throws(VpopmailError) {
+        if let d { return try stores.limits.setLimits(l, of: d) }
+        try sys(.couldNotUpdateFile) { () throws(SystemError) in
+            try FS.writeAtomic(defaultLimitsPath, l.fileText, mode: 0o600, sync: sync)
+        }
+    }
+
+    public func deleteLimits(_ d: DomainInfo) throws(VpopmailError) {
+        try stores.limits.deleteLimits(of: d)
+    }
+
+    /// `pw_flags`: the user's flags ORed with the domain's, unless the user overrides them.
+    public func effectiveFlags(_ a: Account, limits: DomainLimits) -> AccountFlags {
+        a.flags.contains(.overrideDomainLimits) ? a.flags : a.flags.union(limits.flagMask)
+    }
+
+    // MARK: - IP map
+
+    public func ipMap() throws(VpopmailError) -> [(ip: String, domain: String)] { try stores.ipMap.entries() }
+
+    public func ipMapDomain(_ ip: String) throws(VpopmailError) -> String? {
+        try ipMap().first { $0.ip == ip }?.domain
+    }
+
+    public func addIPMap(ip: String, domain: String) throws(VpopmailError) {
+        try checkIP(ip)
+        let dom = domain.lowercased()
+        guard Validate.isDomainValid(dom) else { throw VpopmailError(.invalidDomainName) }
+        try stores.ipMap.add(ip: ip, domain: dom)
+    }
+
+    public func deleteIPMap(ip: String, domain: String) throws(VpopmailError) {
+        try stores.ipMap.delete(ip: ip, domain: domain.lowercased())
+    }
+
+    func checkIP(_ ip: String) throws(VpopmailError) {
+        guard !ip.isEmpty, ip.utf8.count <= 39,
+              ip.allSatisfy({ $0.isHexDigit || $0 == "." || $0 == ":" }) else {
+            throw VpopmailError(.illegalUsername, "invalid IP address: \(Validate.printable(ip))")
+        }
+    }
+}

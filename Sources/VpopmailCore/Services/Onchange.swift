@@ -1,0 +1,35 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The onchange hook (docs/configuration.md, "Hooks"): with `onchange-script = y` (after-only) or
+/// `onchange-script-before-and-after = y`, `~vpopmail/etc/onchange <command> <arg1> <arg2> <arg3>`
+/// runs, and is waited for, around every change. arg2 is `-` when unused; arg3 is empty in
+/// after-only mode (where delete events fire before the change, everything else after) and
+/// `before`/`after` otherwise.
+extension Installation {
+    public enum HookPhase: Sendable { case before, after }
+
+    static let deleteEvents: Set<String> = ["del_domain", "del_user", "valias_remove", "valias_delete", "valias_delete_domain"]
+
+    /// Runs the hook for `command` at `phase`, when configured and not suppressed.
+    public func onchange(_ command: String, _ arg1: String, _ arg2: String = "-", _ phase: HookPhase) {
+        guard !suppressChangeHooks, config.onchangeScript || config.onchangeScriptBeforeAndAfter else { return }
+        let arg3: String
+        if config.onchangeScriptBeforeAndAfter {
+            arg3 = phase == .before ? "before" : "after"
+        } else {
+            let wanted: HookPhase = Installation.deleteEvents.contains(command) ? .before : .after
+            guard phase == wanted else { return }
+            arg3 = ""
+        }
+        let script = etcDir + "/onchange"
+        guard FS.exists(script) else { return }
+        guard access(script, X_OK) == 0 else {
+            let m = "onchange script \(script) is not executable\n"
+            _ = m.withCString { write(2, $0, strlen($0)) }
+            return
+        }
+        _ = Proc.run([script, command, arg1, arg2, arg3])
+    }
+}

@@ -1,1 +1,0 @@
-../vchkpw/main.swift

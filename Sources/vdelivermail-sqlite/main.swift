@@ -1,1 +1,0 @@
-../vdelivermail/main.swift

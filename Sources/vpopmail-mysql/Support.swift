@@ -1,1 +1,0 @@
-../vpopmail/Support.swift

@@ -1,1 +1,0 @@
-../vpopmail/main.swift
