@@ -31,7 +31,9 @@ public enum Vchkpw {
     }
 
     /// Runs vchkpw with the stores of `drivers`; never returns.
-    public static func main(drivers: [any StoreDriver.Type]) -> Never {
+    /// (A parameter pack rather than an array: an array of metatypes costs a run-time type
+    /// instantiation at every start.)
+    public static func main<each D: StoreDriver>(drivers: repeat (each D).Type) -> Never {
         let argv = (0..<Int(CommandLine.argc)).map { String(cString: CommandLine.unsafeArgv[$0]!) }
         let program = argv.count > 1 ? argv[1] : ""
         let port = Proc.env("TCPLOCALPORT") ?? ""
@@ -59,7 +61,9 @@ public enum Vchkpw {
         let installation: Installation
         do {
             let location = try Installation.locate()
-            guard let driver = Handover.driver(location, among: drivers) else {
+            var found: (any StoreDriver.Type)? = nil
+            for d in repeat each drivers { if found == nil && d.name == location.config.authModule { found = d } }
+            guard let driver = found else {
                 // The twin reads the same input on a new fd 3; fd 4 (Dovecot's reply) passes on.
                 try Handover.exec(program: "vchkpw", store: location.config.authModule, home: location.home) {
                     var p: [Int32] = [0, 0]
@@ -69,6 +73,7 @@ public enum Vchkpw {
                     if p[0] != 3 { dup2(p[0], 3); close(p[0]) }
                 }
             }
+            Handover.arrived()
             installation = try location.open(driver)
         } catch {
             LoginLog(logName: request.logName, ip: request.remoteIP).emit(.configurationError(error.message))

@@ -28,7 +28,9 @@ public enum Vdelivermail {
     }
 
     /// Runs vdelivermail with the stores of `drivers`; never returns.
-    public static func main(drivers: [any StoreDriver.Type]) -> Never {
+    /// (A parameter pack rather than an array: an array of metatypes costs a run-time type
+    /// instantiation at every start.)
+    public static func main<each D: StoreDriver>(drivers: repeat (each D).Type) -> Never {
         // argc/argv as the C runtime has them: CommandLine.arguments would build an array of every
         // argument (and instantiate its type's metadata) for the one we read.
         let arg2 = CommandLine.argc == 3 ? CommandLine.unsafeArgv[2].map { String(cString: $0) } : nil
@@ -44,13 +46,16 @@ public enum Vdelivermail {
         let installation: Installation
         do {
             let location = try Installation.locate()
-            guard let driver = Handover.driver(location, among: drivers) else {
+            var found: (any StoreDriver.Type)? = nil
+            for d in repeat each drivers { if found == nil && d.name == location.config.authModule { found = d } }
+            guard let driver = found else {
                 // The twin reads the message on stdin from its start.
                 try Handover.exec(program: "vdelivermail", store: location.config.authModule, home: location.home) {
                     if message.fd != 0 { dup2(message.fd, 0) }
                     lseek(0, 0, SEEK_SET)
                 }
             }
+            Handover.arrived()
             installation = try location.open(driver)
         } catch {
             finish(.deferred(BounceText.configuration(error.message)))

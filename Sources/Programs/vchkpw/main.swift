@@ -4,4 +4,4 @@ import StoreFiles
 import StorePasswd
 import VchkpwProgram
 
-Vchkpw.main(drivers: [FilesDriver.self, PasswdDriver.self])
+Vchkpw.main(drivers: FilesDriver.self, PasswdDriver.self)

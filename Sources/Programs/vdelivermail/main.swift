@@ -4,4 +4,4 @@ import StoreFiles
 import StorePasswd
 import VdelivermailProgram
 
-Vdelivermail.main(drivers: [FilesDriver.self, PasswdDriver.self])
+Vdelivermail.main(drivers: FilesDriver.self, PasswdDriver.self)

@@ -12,8 +12,15 @@ public struct Login: Sendable {
     public var vpopUser: String
     /// POP and IMAP logins run as the account's owner in its home; SMTP keeps the caller's ids.
     public var switchesUser: Bool
-    /// The virtual account (nil for a system account): its home can be re-created.
-    public var account: (account: Account, domain: DomainInfo)?
+    /// Whose login it is: a virtual account (whose home can be re-created) or a system one.
+    public var owner: Owner
+
+    /// (An enum of its own rather than an optional tuple: an optional needs its type built at
+    /// run time, which vchkpw would pay at every start.)
+    public enum Owner: Sendable {
+        case virtual(Account, DomainInfo)
+        case system
+    }
 }
 
 /// How a login ended. Wrong password and unknown user are normal results; only `temporary` is

@@ -121,7 +121,7 @@ public struct Authenticator {
         }
         return .ok(Login(user: account.name, dovecotUser: "\(account.name)@\(domain.realDomain)", home: account.home,
                          uid: domain.uid, gid: domain.gid, vpopUser: vpopUser, switchesUser: service != .smtp,
-                         account: (account, domain)))
+                         owner: .virtual(account, domain)))
     }
 
     /// `/etc/passwd` and `/etc/shadow`, read as files.
@@ -146,12 +146,12 @@ public struct Authenticator {
             }
         }
         return .ok(Login(user: user, dovecotUser: user, home: pw.home, uid: pw.uid, gid: pw.gid, vpopUser: vpopUser,
-                         switchesUser: service != .smtp, account: nil))
+                         switchesUser: service != .smtp, owner: .system))
     }
 
     /// Re-creates the home of a virtual account (when entering it failed).
     public func makeHome(_ login: Login) -> Bool {
-        guard let (a, d) = login.account else { return false }
+        guard case .virtual(let a, let d) = login.owner else { return false }
         return (try? installation.makeHome(a, domain: d)) != nil
     }
 }

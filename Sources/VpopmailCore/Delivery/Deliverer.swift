@@ -47,19 +47,15 @@ public final class Deliverer {
             throw .deferred(BounceText.noVirtualMailboxes)
         }
         if isLooping(recipient) { throw .bounce(BounceText.looping) }
-        let found: DomainInfo?
-        do { found = try v.qmail.lookup(host) } catch { throw .deferred(BounceText.storeError(error.message)) }
+        let domain = try assignedDomain()
         // qmail-local runs us as the domain's owner; run by root (by hand, or a test), become it,
         // so that messages, maildirsize and programs get the owner they would have under qmail.
-        if let d = found, geteuid() == 0, d.uid != 0 {
-            var g = gid_t(d.gid)
-            guard setgroups(1, &g) == 0, setgid(d.gid) == 0, setuid(d.uid) == 0 else {
-                throw .deferred(BounceText.cannotSwitchUser(d.uid))
+        if geteuid() == 0, domain.uid != 0 {
+            var g = gid_t(domain.gid)
+            guard setgroups(1, &g) == 0, setgid(domain.gid) == 0, setuid(domain.uid) == 0 else {
+                throw .deferred(BounceText.cannotSwitchUser(domain.uid))
             }
         }
-        // qmail ran us for this domain: not finding it means a broken users/assign or store;
-        // retrying later beats losing the message to the default delivery.
-        guard let domain = found else { throw .deferred(BounceText.domainNotAssigned(host)) }
         switch try RecipientResolver(v).resolve(user, in: domain) {
         case .alias(let lines, let defaultPart):
             if let defaultPart { setenv("DEFAULT", defaultPart, 1) }
@@ -70,6 +66,18 @@ public final class Deliverer {
         case .unknown:
             try deliverToDefault(domain)
         }
+    }
+
+    /// The recipient's domain from `users/assign`. qmail ran us for this domain: not finding it
+    /// means a broken users/assign or store; retrying later beats losing the message to the
+    /// default delivery.
+    func assignedDomain() throws(DeliveryOutcome) -> DomainInfo {
+        do {
+            if let d = try v.qmail.lookup(host) { return d }
+        } catch {
+            throw .deferred(BounceText.storeError(error.message))
+        }
+        throw .deferred(BounceText.domainNotAssigned(host))
     }
 
     /// A `Delivered-To: <addr>` line equal to ours is a loop (case-insensitive).
@@ -265,10 +273,11 @@ public final class Deliverer {
 
     /// The over-quota / no-user text: the domain's file, then the global one, then built in.
     func messageText(_ name: String, domainDir: String?, builtIn: String) -> String {
-        for dir in [domainDir, v.domainsRoot].compactMap({ $0 }) {
-            if let t = try? FS.readText(dir + "/" + name), !t.isEmpty { return t.hasSuffix("\n") ? String(t.dropLast()) : t }
+        func text(_ dir: String) -> String? {
+            guard let t = try? FS.readText(dir + "/" + name), !t.isEmpty else { return nil }
+            return t.hasSuffix("\n") ? String(t.dropLast()) : t
         }
-        return builtIn
+        return domainDir.flatMap(text) ?? text(v.domainsRoot) ?? builtIn
     }
 
     /// Sends the quota warning at most once a day (mtime of `<Maildir>/quotawarn`).

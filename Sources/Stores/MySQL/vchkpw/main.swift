@@ -2,4 +2,4 @@
 import StoreMySQL
 import VchkpwProgram
 
-Vchkpw.main(drivers: [MySQLDriver.self])
+Vchkpw.main(drivers: MySQLDriver.self)

@@ -2,4 +2,4 @@
 import StoreMySQL
 import VdelivermailProgram
 
-Vdelivermail.main(drivers: [MySQLDriver.self])
+Vdelivermail.main(drivers: MySQLDriver.self)

@@ -2,4 +2,4 @@
 import StorePostgres
 import VchkpwProgram
 
-Vchkpw.main(drivers: [PostgresDriver.self])
+Vchkpw.main(drivers: PostgresDriver.self)

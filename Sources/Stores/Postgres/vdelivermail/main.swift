@@ -2,4 +2,4 @@
 import StorePostgres
 import VdelivermailProgram
 
-Vdelivermail.main(drivers: [PostgresDriver.self])
+Vdelivermail.main(drivers: PostgresDriver.self)

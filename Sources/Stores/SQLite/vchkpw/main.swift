@@ -2,4 +2,4 @@
 import StoreSQLite
 import VchkpwProgram
 
-Vchkpw.main(drivers: [SQLiteDriver.self])
+Vchkpw.main(drivers: SQLiteDriver.self)

@@ -2,4 +2,4 @@
 import StoreSQLite
 import VdelivermailProgram
 
-Vdelivermail.main(drivers: [SQLiteDriver.self])
+Vdelivermail.main(drivers: SQLiteDriver.self)
