@@ -141,6 +141,10 @@ let knownHash = "$6$saltsalt$TVLlQcbpFVof5W3Yz4DTP6gRstiNuHwwTt6GLc1E5n0U0aDehy0
         try s.expectRefused(["vadduser", "ann@example.com", String(repeating: "p", count: 129)], status: 229, message: "password too long")
         try s.expectRefused(["vsetuserquota", "joe@example.com", "10Q"], status: 171, message: "Error: invalid quota")
         try s.expectRefused(["vadduser"], status: 255, message: "usage")
+        // A newline in a password would be a second vpasswd line: every way in refuses it.
+        try s.expectRefused(["vadduser", "ann@example.com", "x\nevil:$1$x$y:1:0:e:/tmp:NOQUOTA"], status: 236, message: "bad character in password")
+        try s.expectRefused(["vpasswd", "joe@example.com", "x\ny"], status: 236, message: "bad character in password")
+        try s.expectRefused(["vmoduser", "-C", "x\ry", "joe@example.com"], status: 236, message: "bad character in password")
     }
 
     @Test func corruptFilesAreReportedWithFileAndLine() throws {

@@ -227,6 +227,11 @@ final class SyslogCollector {
         #expect(try s.vchkpw("joe@example.com", "learned", env: ["TCPLOCALPORT": "110"]).status == 0)
         #expect(try s.ok(["vuserinfo", "-p", "joe@example.com"]).out.hasPrefix("$6$"))
         #expect(try s.vchkpw("joe@example.com", "other", env: ["TCPLOCALPORT": "110"]).status == 3)
+        // A password that would break vpasswd (a second line) is never learned.
+        try s.ok(["vmoduser", "-e", "", "joe@example.com"])
+        let before = s.read(s.domainDir("example.com") + "/vpasswd")
+        #expect(try s.vchkpw("joe@example.com", "x\nevil:$1$x$y:1:0:e:/tmp:NOQUOTA", env: ["TCPLOCALPORT": "110"]).status == 111)
+        #expect(s.read(s.domainDir("example.com") + "/vpasswd") == before)
     }
 
     @Test func missingHomeIsCreated() throws {

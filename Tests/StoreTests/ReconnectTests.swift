@@ -25,7 +25,7 @@ import VpopmailCore
     func roundTrip(_ db: SQLDatabase, _ opened: Opened, kill: (String) throws -> Void, idQuery: String) throws {
         let s = SQLAccounts(db, aliasDomainTable: false), logins = SQLLastAuth(db)
         let d = DomainInfo(name: "example.com", realDomain: "example.com", uid: 89, gid: 89, dir: "/nonexistent/example.com")
-        let joe = Account(name: "joe", passwordHash: "x", gecos: "Joe", home: "/h/joe", quota: "NOQUOTA")
+        let joe = Account(name: "joe", passwordHash: "x", gecos: "Joe", home: "/h/joe")
         try s.domainAdded("example.com")
         try s.insert([joe], in: d)
         #expect(opened.connections.count == 1)

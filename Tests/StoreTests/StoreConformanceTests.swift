@@ -19,7 +19,7 @@ import VpopmailCore
         try s.accounts.insert(try names.map { try t.account($0, in: d) }, in: d)
         #expect(try s.accounts.accounts(in: d).map(\.name) == names.sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) })
         let joe = try #require(try s.accounts.account("joe", in: d))
-        #expect(joe.gecos == "G joe" && joe.passwordHash == "$1$x$y" && joe.quota == "NOQUOTA" && joe.apopMarker == 1)
+        #expect(joe.gecos == "G joe" && joe.passwordHash == "$1$x$y" && joe.quota == .none && joe.apopMarker == 1)
         // A bulk insert with one name already there adds none of them.
         #expect(throws: VpopmailError.self) { try s.accounts.insert([try t.account("new", in: d), try t.account("joe", in: d)], in: d) }
         #expect(try s.accounts.account("new", in: d) == nil)
@@ -27,7 +27,7 @@ import VpopmailCore
 
         var changed = joe
         changed.flags = [.noPOP, .noIMAP]
-        changed.quota = "5242880S,100C"
+        changed.quota = Quota(stored: "5242880S,100C")
         changed.clearPassword = #"p'a"s\s%_*"#
         try s.accounts.update(changed, in: d, rebuildIndex: true)
         #expect(try s.accounts.account("joe", in: d) == changed)

@@ -105,7 +105,7 @@ final class Tree: @unchecked Sendable {
     }
 
     /// An account whose home exists.
-    func account(_ name: String, in d: DomainInfo, hash: String = "$1$x$y", quota: String = "NOQUOTA") throws -> Account {
+    func account(_ name: String, in d: DomainInfo, hash: String = "$1$x$y", quota: Quota = .none) throws -> Account {
         let home = d.dir + "/" + name
         try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true)
         return Account(name: name, passwordHash: hash, gecos: "G \(name)", home: home, quota: quota)

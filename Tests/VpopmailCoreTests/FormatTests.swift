@@ -83,14 +83,18 @@ import VpopmailCore
         #expect(throws: VpopmailError.self) { _ = try Quota.parse(input) }
     }
 
-    @Test func storedQuotaReadsLegacyForms() {
-        #expect(Quota.stored("10485760S,1000C") == Quota(bytes: 10485760, count: 1000))
-        #expect(Quota.stored("5000000") == Quota(bytes: 5000000, count: 0))
-        #expect(Quota.stored("NOQUOTA").isNone)
-        #expect(Quota.stored("").isNone)
-        #expect(Quota.stored("1000C") == Quota(bytes: 0, count: 1000))
-        #expect(Quota.stored("+5S,,7C") == Quota(bytes: 5, count: 7))
-        #expect(Quota.stored("junkS,99999999999999999999C") == Quota(bytes: 0, count: 0))
+    @Test func storedQuotaReadsLegacyFormsAndKeepsItsSpelling() {
+        func limits(_ s: String) -> [UInt64] { let q = Quota(stored: s); return [q.bytes, q.count] }
+        #expect(limits("10485760S,1000C") == [10485760, 1000])
+        #expect(limits("5000000") == [5000000, 0])
+        #expect(Quota(stored: "NOQUOTA").isNone && !Quota(stored: "NOQUOTA").keepsMaildirsize)
+        #expect(Quota(stored: "").isNone && !Quota(stored: "").keepsMaildirsize)
+        #expect(limits("1000C") == [0, 1000])
+        #expect(limits("+5S,,7C") == [5, 7])
+        #expect(limits("junkS,99999999999999999999C") == [0, 0])
+        // Whatever is stored is written back byte for byte.
+        for s in ["5000000", "+5S,,7C", "10485760S,1000C", "NOQUOTA", "NOQUOTA2", ""] { #expect(Quota(stored: s).spelling == s) }
+        #expect(Quota(bytes: 100, count: 10).spelling == "100S,10C" && Quota(bytes: 0, count: 0).spelling == "")
     }
 
     @Test func maildirPathsNameTheirAddress() {
@@ -161,7 +165,7 @@ import VpopmailCore
 
     @Test func maildirsizeLinesAddUpAndOddLinesAreSkipped() throws {
         let file = Array("10485760S,1000C\n  4110 1\n-300 -1\n+5 1 extra\n12x 1\n7\n\n99999999999999999999 1\n 10   2 \n".utf8)
-        #expect(Maildir.quotaLine(file) == "10485760S,1000C")
+        #expect(Maildir.quotaLine(file)?.spelling == "10485760S,1000C")
         let sums = try #require(Maildir.sizeSums(file, quota: "10485760S,1000C"))
         #expect(sums.bytes == Int64(4110 - 300 + 5 + 10))
         #expect(sums.count == Int64(1 - 1 + 1 + 2))
@@ -299,14 +303,14 @@ import VpopmailCore
             password-scheme = bcrypt
             qmaildir = /opt/qmail
             """, file: "vpopmail.conf")
-        #expect(c.roamingUsers && c.relayClearMinutes == 360 && c.hardQuota == "NOQUOTA")
+        #expect(c.roamingUsers && c.relayClearMinutes == 360 && c.hardQuota == .none)
         #expect(c.defaultDomain == "example.com" && !c.manyDomains && c.passwordScheme == .bcrypt && c.qmailDir == "/opt/qmail")
     }
 
     @Test func shippedSampleParses() throws {
         let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../etc/vpopmail.conf")
         let c = try Config.parse(try String(contentsOf: url, encoding: .utf8), file: "etc/vpopmail.conf")
-        #expect(c.hardQuota == "50M" && c.passwordScheme == .sha512 && c.domainDefaultDelivery == "delete")
+        #expect(c.hardQuota.spelling == "52428800S" && c.passwordScheme == .sha512 && c.domainDefaultDelivery == "delete")
     }
 
     @Test func errorsNameFileAndLine() {
@@ -328,10 +332,29 @@ import VpopmailCore
 @Suite struct VpasswdLines {
     @Test func parsesSevenAndEightFields() throws {
         let a = try #require(VpasswdFile.account(from: Array("joe:$6$x$y:1:0:Joe Bloggs:/h/joe:10485760S,1000C".utf8)[...]))
-        #expect(a.name == "joe" && a.flags.rawValue == 0 && a.quota == "10485760S,1000C" && a.clearPassword == nil)
+        #expect(a.name == "joe" && a.flags.rawValue == 0 && a.quota.spelling == "10485760S,1000C" && a.clearPassword == nil)
         let b = try #require(VpasswdFile.account(from: Array("ann:h:2:2048:Ann:/h/ann:NOQUOTA:clear:with:colons".utf8)[...]))
         #expect(b.apopMarker == 2 && b.flags == .noSMTP && b.clearPassword == "clear:with:colons")
-        #expect(VpasswdFile.line(for: a, withClear: false) == Array("joe:$6$x$y:1:0:Joe Bloggs:/h/joe:10485760S,1000C".utf8))
+        #expect(try VpasswdFile.line(for: a, withClear: false) == Array("joe:$6$x$y:1:0:Joe Bloggs:/h/joe:10485760S,1000C".utf8))
+    }
+
+    @Test func lineWriterRefusesWhatWouldBreakTheFile() throws {
+        let a = Account(name: "joe", passwordHash: "$6$x$y", gecos: "Joe: the first", home: "/h/joe",
+                        quota: Quota(stored: "NOQUOTA"), clearPassword: "p:w")
+        // The gecos loses its colons (upstream's writer does so); a clear password, the last
+        // field, may hold one.
+        #expect(try VpasswdFile.line(for: a, withClear: true) == Array("joe:$6$x$y:1:0:Joe the first:/h/joe:NOQUOTA:p:w".utf8))
+        var bad = [a, a, a, a, a, a, a]
+        bad[0].clearPassword = "p\nevil:x:1:0:e:/h/e:NOQUOTA"
+        bad[1].gecos = "Joe\nevil"
+        bad[2].home = "/h/joe:x"
+        bad[3].passwordHash = "$6$x:y"
+        bad[4].quota = Quota(stored: "5M\r")
+        bad[5].name = "jo:e"
+        bad[6].clearPassword = "p\0w"
+        for b in bad {
+            #expect(throws: VpopmailError.self) { _ = try VpasswdFile.line(for: b, withClear: true) }
+        }
     }
 
     @Test func corruptLineIsReportedWithItsNumber() {
@@ -363,7 +386,7 @@ import VpopmailCore
         l.permQuota = 7
         #expect(DomainLimits.parse(l.fileText) == l)
         #expect(l.flagMask == .noIMAP)
-        #expect(l.defaultUserQuota == "1048576S")
+        #expect(l.defaultUserQuota?.spelling == "1048576S")
     }
 
     @Test func readsUpstreamShippedFile() throws {
@@ -379,5 +402,25 @@ import VpopmailCore
         #expect(AccountFlags.noPOP.rawValue == 2 && AccountFlags.noWebmail.rawValue == 4 && AccountFlags.noIMAP.rawValue == 8)
         #expect(AccountFlags.bounceMail.rawValue == 0x10 && AccountFlags.noSMTP.rawValue == 0x800)
         #expect(AccountFlags.overrideDomainLimits.rawValue == 0x2000 && AccountFlags.noMaildrop.rawValue == 0x40000)
+    }
+}
+
+@Suite struct ClearPasswords {
+    func code(_ text: String, _ rules: ClearPassword.Rules = .init()) -> VACode? {
+        do { _ = try ClearPassword(text, rules: rules); return nil } catch { return error.code }
+    }
+
+    @Test func everyRuleInOnePlace() {
+        #expect(code("secret") == nil)
+        #expect(code(String(repeating: "p", count: 128)) == nil)
+        #expect(code(String(repeating: "p", count: 129)) == .passwdTooLong)
+        for bad in ["a\nb", "a\rb", "a\0b"] { #expect(code(bad) == .badChar) }
+        #expect(code("a:b") == nil)
+        #expect(code("a:b", .init(forbidsColon: true)) == .badChar)
+        #expect(code("short", .init(minLength: 8)) == .pwstrLength)
+        #expect(code("longenough", .init(minLength: 8)) == nil)
+        let policy = PasswordPolicy.parse("policy at least 2 digits\nnumeric >= 0.2\n")
+        #expect(code("abcdefgh", .init(policy: policy)) == .pwstrNumeric)
+        #expect(code("abcdef12", .init(policy: policy)) == nil)
     }
 }

@@ -19,7 +19,7 @@ final class Sandbox: @unchecked Sendable {
         let c = try Config.parse("file-sync = n\n" + config, file: "test")
         installation = Installation(home: root + "/home", config: c, qmailDir: root + "/qmail", stores: stores.set)
         domain = try installation.addDomain("example.com", uid: getuid(), gid: getgid()).domain
-        try installation.addUser(.init(name: "joe", password: .clear("secret"), quota: "1M"), domain: "example.com")
+        try installation.addUser(.init(name: "joe", password: .clear(ClearPassword("secret")), quota: Quota.parse("1M")), domain: "example.com")
     }
 
     deinit { try? FileManager.default.removeItem(atPath: root) }
@@ -101,7 +101,7 @@ final class Sandbox: @unchecked Sendable {
 
     @Test func apopAndCramMD5NeedTheClearPassword() throws {
         let s = try Sandbox("clear-passwd = y\n")
-        try s.installation.addUser(.init(name: "ann", password: .clear("s3cret")), domain: "example.com")
+        try s.installation.addUser(.init(name: "ann", password: .clear(ClearPassword("s3cret"))), domain: "example.com")
         let stamp = "<1.2@mail.test>"
         let apop = MD5.hex(MD5.digest(Array((stamp + "s3cret").utf8)))
         #expect(Self.name(s.login("ann@example.com", apop, challenge: stamp)) == "ok")
@@ -180,7 +180,7 @@ final class Sandbox: @unchecked Sendable {
 
     @Test func quotaBouncesOnlyWhatDoesNotFit() throws {
         let s = try Sandbox("small-message-bytes = 0\n")
-        try s.installation.setQuota("joe", domain: "example.com", quota: "100")
+        try s.installation.setQuota("joe", domain: "example.com", quota: Quota.parse("100"))
         #expect(try s.deliver(body, to: "joe").0 == .delivered)
         let big = body + String(repeating: "x", count: 200) + "\n"
         #expect(try s.deliver(big, to: "joe").0 == .bounce(BounceText.overQuota + "\n"))

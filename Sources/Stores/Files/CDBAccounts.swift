@@ -75,7 +75,7 @@ public final class CDBAccounts: AccountStore {
         if accounts.count == 1 {
             let a = accounts[0]
             if f.index(of: Array(a.name.utf8)) != nil { throw VpopmailError(.usernameExists, "Username exists: \(a.name)") }
-            f.insert(VpasswdFile.line(for: a, withClear: storeClear))
+            f.insert(try VpasswdFile.line(for: a, withClear: storeClear))
         } else {
             var names = Set<ArraySlice<UInt8>>()
             for l in f.lines { names.insert(l.prefix(while: { $0 != UInt8(ascii: ":") })) }
@@ -84,7 +84,10 @@ public final class CDBAccounts: AccountStore {
                 if names.contains(n) { throw VpopmailError(.usernameExists, "Username exists: \(a.name)") }
                 names.insert(n)
             }
-            f.insertMany(accounts.map { VpasswdFile.line(for: $0, withClear: storeClear) })
+            var lines: [[UInt8]] = []
+            lines.reserveCapacity(accounts.count)
+            for a in accounts { lines.append(try VpasswdFile.line(for: a, withClear: storeClear)) }
+            f.insertMany(lines)
         }
         try save(f, d)
     }
@@ -92,7 +95,7 @@ public final class CDBAccounts: AccountStore {
     public func update(_ a: Account, in d: DomainInfo, rebuildIndex: Bool = true) throws(VpopmailError) {
         var f = try load(d)
         guard let i = f.index(of: Array(a.name.utf8)) else { throw VpopmailError(.userDoesNotExist) }
-        f.replace(at: i, with: VpasswdFile.line(for: a, withClear: storeClear))
+        f.replace(at: i, with: try VpasswdFile.line(for: a, withClear: storeClear))
         try save(f, d, rebuildIndex: rebuildIndex)
     }
 

@@ -19,7 +19,7 @@ public final class PasswdAccounts: AccountStore {
         var hash = e.passwordHash
         if hash == "x" || hash == "*" { hash = SystemUsers.shadowHash(e.name, shadowFile: shadowFile) ?? "" }
         return Account(name: e.name.lowercased(), passwordHash: hash, apopMarker: 1, flags: [], gecos: gecos,
-                       home: e.home, quota: "NOQUOTA", clearPassword: nil)
+                       home: e.home, quota: .none, clearPassword: nil)
     }
 
     func entries() -> [(SystemUsers.Entry, String)] {

@@ -25,7 +25,7 @@ public final class SQLAccounts: AccountStore {
     func account(_ r: [String?]) -> Account {
         Account(name: r[0] ?? "", passwordHash: r[1] ?? "", apopMarker: UInt32(r[2] ?? "") ?? 0,
                 flags: AccountFlags(rawValue: UInt32(r[3] ?? "") ?? 0), gecos: r[4] ?? "", home: r[5] ?? "",
-                quota: r[6] ?? "", clearPassword: (r[7] ?? "").isEmpty ? nil : r[7])
+                quota: Quota(stored: r[6] ?? ""), clearPassword: (r[7] ?? "").isEmpty ? nil : r[7])
     }
 
     var manyDomains: Bool { db.manyDomains }
@@ -53,7 +53,7 @@ public final class SQLAccounts: AccountStore {
     func rowValues(_ a: Account, _ d: String) -> [SQLValue] {
         var v: [SQLValue] = [.text(a.name)]
         if manyDomains { v.append(.text(d)) }
-        v += [.text(a.passwordHash), .i(a.apopMarker), .i(a.flags.rawValue), .text(a.gecos), .text(a.home), .text(a.quota),
+        v += [.text(a.passwordHash), .i(a.apopMarker), .i(a.flags.rawValue), .text(a.gecos), .text(a.home), .text(a.quota.spelling),
               a.clearPassword.map { .text($0) } ?? .text("")]
         return v
     }
@@ -94,7 +94,7 @@ public final class SQLAccounts: AccountStore {
         let n = try db.write("UPDATE \(t(table)) SET pw_passwd = ?, pw_uid = ?, pw_gid = ?, pw_gecos = ?, pw_dir = ?, pw_shell = ?, "
                              + "pw_clear_passwd = ? WHERE \(whereUser(d.realDomain))",
                              [.text(a.passwordHash), .i(a.apopMarker), .i(a.flags.rawValue), .text(a.gecos), .text(a.home),
-                              .text(a.quota), a.clearPassword.map { .text($0) } ?? .text("")] + keyParams(a.name, d.realDomain))
+                              .text(a.quota.spelling), a.clearPassword.map { .text($0) } ?? .text("")] + keyParams(a.name, d.realDomain))
         if n == 0 { throw VpopmailError(.userDoesNotExist) }
     }
 

@@ -159,11 +159,13 @@ public struct Authenticator {
 extension Installation {
     /// `learn-passwords`: the first password an account without one logs in with becomes its
     /// password (and its clear password, when those are kept and it has none).
+    /// A password that breaks the rules (`ClearPassword`) is not learned.
     public func learnPassword(_ password: String, user: String, domain: DomainInfo) throws(VpopmailError) -> Account {
-        let hash = try Password.hash(password, scheme: config.passwordScheme)
+        let p = try clearPassword(password)
+        let hash = try Password.hash(p.text, scheme: config.passwordScheme)
         return try modifyUser(user, domain: domain.realDomain) { (a) throws(VpopmailError) in
             a.passwordHash = hash
-            if config.clearPasswd && (a.clearPassword ?? "").isEmpty { a.clearPassword = password }
+            if config.clearPasswd && (a.clearPassword ?? "").isEmpty { a.clearPassword = p.text }
         }
     }
 }

@@ -76,7 +76,7 @@ public struct Config: Sendable {
     public var spamThreshold = 0
     public var maildrop = false
     /// Quota given to new users when neither `-q` nor the domain limits give one (seed: 50M).
-    public var hardQuota = "50M"
+    public var hardQuota = Quota(bytes: 50 * 1024 * 1024, count: 0)
     public var quotaWarnPercent = 90
     /// Seed rule: a message of at most this many bytes is delivered even over quota (0 = off).
     public var smallMessageBytes = 1024
@@ -240,11 +240,11 @@ public struct Config: Sendable {
         case "maildrop": maildrop = try B(v, key, at)
         case "hardquota", "defaultquota":
             let up = v.uppercased()
-            if up == "N" || up == "NO" || up == "NOQUOTA" { hardQuota = "NOQUOTA"; return }
+            if up == "N" || up == "NO" || up == "NOQUOTA" { hardQuota = .none; return }
             guard let q = try? Quota.parse(v), !q.isNone else {
                 throw VpopmailError(.badConfig, "\(at): bad value '\(v)' for \(key): expected a quota such as 50M or NOQUOTA")
             }
-            hardQuota = q.description
+            hardQuota = q
         case "quota-warn-percent": quotaWarnPercent = try I(v, key, at)
             if quotaWarnPercent > 100 { throw VpopmailError(.badConfig, "\(at): bad value '\(v)' for \(key): expected 0-100") }
         case "small-message-bytes": smallMessageBytes = try I(v, key, at)

@@ -302,13 +302,13 @@ public final class Deliverer {
     }
 
     /// Delivers into a Maildir (`path` ends in `/`), enforcing `quota` (or the maildirsize quota).
-    func deliverMaildir(_ path: String, quota given: String?, address: String, domain: DomainInfo?) throws(DeliveryOutcome) {
+    func deliverMaildir(_ path: String, quota given: Quota?, address: String, domain: DomainInfo?) throws(DeliveryOutcome) {
         let sizeFile = path + "maildirsize"
         var quota = given
-        if quota == nil || quota == "" {
+        if quota == nil || quota?.spelling == "" {
             quota = (try? FS.read(sizeFile)).flatMap { Maildir.quotaLine($0) }
         }
-        let q = Quota.stored(quota ?? "")
+        let q = quota ?? Quota(stored: "")
         let owner = domain.map { (uid: $0.uid, gid: $0.gid) }
         let prefix = Array((request.rpline + "Delivered-To: \(address)\n").utf8)
         let size = prefix.count + message.size

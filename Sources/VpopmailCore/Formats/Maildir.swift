@@ -31,9 +31,9 @@ public enum Maildir {
     }
 
     /// Writes a fresh `maildirsize`: the quota line and the given totals.
-    public static func writeSize(maildir: String, quota: String, bytes: UInt64, count: UInt64,
+    public static func writeSize(maildir: String, quota: Quota, bytes: UInt64, count: UInt64,
                                  owner: (uid: UInt32, gid: UInt32)?, sync: Bool) throws(SystemError) {
-        try FS.writeAtomic(sizePath(maildir), "\(quota)\n\(bytes) \(count)\n", mode: 0o600, owner: owner, sync: sync)
+        try FS.writeAtomic(sizePath(maildir), "\(quota.spelling)\n\(bytes) \(count)\n", mode: 0o600, owner: owner, sync: sync)
     }
 
     /// Size and count of the mail in a Maildir the way Maildir++ counts it: `new` and `cur` of
@@ -114,7 +114,7 @@ public enum Maildir {
 
     /// Current usage from `maildirsize`, recalculated (and the file rewritten) when it is missing,
     /// 5120 bytes or larger, older than 15 minutes, or its quota line differs from `quota`.
-    public static func usage(maildir: String, quota: String, owner: (uid: UInt32, gid: UInt32)?,
+    public static func usage(maildir: String, quota: Quota, owner: (uid: UInt32, gid: UInt32)?,
                              sync: Bool) -> (bytes: UInt64, count: UInt64) {
         let path = sizePath(maildir)
         let fd = open(path, O_RDONLY | O_CLOEXEC)
@@ -122,21 +122,21 @@ public enum Maildir {
             defer { close(fd) }
             var st = Glibc.stat()
             if fstat(fd, &st) == 0, st.st_size < 5120, time(nil) - st.st_mtim.tv_sec <= 15 * 60,
-               let data = try? FS.readAll(fd: fd, path: path, status: st), let sums = sizeSums(data, quota: quota) {
+               let data = try? FS.readAll(fd: fd, path: path, status: st), let sums = sizeSums(data, quota: quota.spelling) {
                 return (UInt64(max(0, sums.bytes)), UInt64(max(0, sums.count)))
             }
         }
         let u = scan(maildir)
-        if !quota.hasPrefix("NO") && !quota.isEmpty {
+        if quota.keepsMaildirsize {
             try? writeSize(maildir: maildir, quota: quota, bytes: u.bytes, count: u.count, owner: owner, sync: sync)
         }
         return u
     }
 
     /// The first line of a `maildirsize` (its quota), nil for an empty file.
-    public static func quotaLine(_ data: [UInt8]) -> String? {
+    public static func quotaLine(_ data: [UInt8]) -> Quota? {
         if data.isEmpty { return nil }
-        return String(decoding: data[..<(data.firstIndex(of: 10) ?? data.count)], as: UTF8.self)
+        return Quota(stored: String(decoding: data[..<(data.firstIndex(of: 10) ?? data.count)], as: UTF8.self))
     }
 
     /// The totals of a `maildirsize` whose first line is `quota` (nil when it is another): every

@@ -164,12 +164,23 @@ public struct VpasswdFile {
         }
     }
 
-    /// The text line of an account.
-    public static func line(for a: Account, withClear: Bool) -> [UInt8] {
+    /// The text line of an account. Refuses (`.badChar`) a field it cannot write: a NUL, CR or
+    /// LF in any (it would end the line, or start another), a `:` in any but the last (it
+    /// would shift the fields after it). The gecos loses its `:`s instead, as upstream's writer
+    /// does.
+    public static func line(for a: Account, withClear: Bool) throws(VpopmailError) -> [UInt8] {
+        func bad(_ s: String, colon: Bool) -> Bool {
+            s.utf8.contains { $0 == 0 || $0 == 10 || $0 == 13 || (colon && $0 == 58) }
+        }
+        let clear = withClear || a.clearPassword != nil ? a.clearPassword ?? "" : nil
+        if bad(a.name, colon: true) || bad(a.passwordHash, colon: true) || bad(a.gecos, colon: false)
+            || bad(a.home, colon: true) || bad(a.quota.spelling, colon: clear != nil) || bad(clear ?? "", colon: false) {
+            throw VpopmailError(.badChar, "bad character in a vpasswd field of \(Validate.printable(a.name))")
+        }
         var s = "\(a.name):\(a.passwordHash):\(a.apopMarker):\(a.flags.rawValue):"
-        s += a.gecos.filter { $0 != ":" && $0 != "\n" }
-        s += ":\(a.home):\(a.quota)"
-        if withClear || a.clearPassword != nil { s += ":" + (a.clearPassword ?? "") }
+        s += a.gecos.filter { $0 != ":" }
+        s += ":\(a.home):\(a.quota.spelling)"
+        if let clear { s += ":" + clear }
         return Array(s.utf8)
     }
 
@@ -208,7 +219,7 @@ public struct VpasswdFile {
         return Account(name: s(line.startIndex, ends.0), passwordHash: s(ends.0 + 1, ends.1),
                        apopMarker: Bytes.uint32(line[(ends.1 + 1)..<ends.2]) ?? 0,
                        flags: AccountFlags(rawValue: Bytes.uint32(line[(ends.2 + 1)..<ends.3]) ?? 0),
-                       gecos: s(ends.3 + 1, ends.4), home: s(ends.4 + 1, ends.5), quota: s(ends.5 + 1, ends.6),
+                       gecos: s(ends.3 + 1, ends.4), home: s(ends.4 + 1, ends.5), quota: Quota(stored: s(ends.5 + 1, ends.6)),
                        clearPassword: clear)
     }
 }

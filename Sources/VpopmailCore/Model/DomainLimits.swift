@@ -50,10 +50,10 @@ public struct DomainLimits: Sendable, Equatable {
         return f
     }
 
-    /// The quota string new users get from these limits, or nil when the limits give none.
-    public var defaultUserQuota: String? {
+    /// The quota new users get from these limits, or nil when the limits give none.
+    public var defaultUserQuota: Quota? {
         if defaultQuota == 0 && defaultMaxMsgCount == 0 { return nil }
-        return Quota(bytes: defaultQuota, count: defaultMaxMsgCount).description
+        return Quota(bytes: defaultQuota, count: defaultMaxMsgCount)
     }
 
     /// Parses the file format: `name value` (separated by spaces, tabs or colons), `#` comments,

@@ -6,7 +6,7 @@ import CShims
 extension Installation {
     /// How the password of a new account is given.
     public enum NewPassword: Sendable {
-        case clear(String)
+        case clear(ClearPassword)
         case hash(String)
     }
 
@@ -15,10 +15,10 @@ extension Installation {
         public var name: String
         public var password: NewPassword
         public var gecos: String?
-        public var quota: String?
+        public var quota: Quota?
         public var apop: Bool
 
-        public init(name: String, password: NewPassword, gecos: String? = nil, quota: String? = nil, apop: Bool = false) {
+        public init(name: String, password: NewPassword, gecos: String? = nil, quota: Quota? = nil, apop: Bool = false) {
             self.name = name
             self.password = password
             self.gecos = gecos
@@ -32,9 +32,21 @@ extension Installation {
         return PasswordPolicy.parse(t)
     }
 
+    /// The rules a clear password of this installation follows: `min-pwd-length`,
+    /// `etc/password_strength.conf`, and no `:` where clear passwords are kept in `vpasswd`.
+    public var passwordRules: ClearPassword.Rules {
+        ClearPassword.Rules(minLength: config.minPwdLength, forbidsColon: config.clearPasswd && stores.accounts.colonSeparated,
+                            policy: passwordPolicy())
+    }
+
+    /// `text` as a clear password of this installation (every rule checked).
+    public func clearPassword(_ text: String) throws(VpopmailError) -> ClearPassword {
+        try ClearPassword(text, rules: passwordRules)
+    }
+
     /// Validates a new account and returns its normalised name, quota, hash and clear password.
-    private func prepare(_ n: NewAccount, limits: DomainLimits, policy: PasswordPolicy?)
-        throws(VpopmailError) -> (name: String, quota: String, hash: String, clear: String?, gecos: String) {
+    private func prepare(_ n: NewAccount, limits: DomainLimits)
+        throws(VpopmailError) -> (name: String, quota: Quota, hash: String, clear: String?, gecos: String) {
         if let g = n.gecos, g.contains(":") || g.contains("\n") { throw VpopmailError(.badChar, "bad character in gecos") }
         let user = n.name.lowercased()
         try Validate.checkUser(user)
@@ -43,12 +55,8 @@ extension Installation {
         var clear: String? = nil
         switch n.password {
         case .clear(let p):
-            if p.utf8.count > LengthLimits.maxClearPassword { throw VpopmailError(.passwdTooLong) }
-            if p.contains("\n") || (config.clearPasswd && p.contains(":")) { throw VpopmailError(.badChar, "bad character in password") }
-            if config.minPwdLength > 0 && p.utf8.count < config.minPwdLength { throw VpopmailError(.pwstrLength) }
-            try policy?.check(p)
-            hash = try Password.hash(p, scheme: config.passwordScheme)
-            if config.clearPasswd { clear = p }
+            hash = try Password.hash(p.text, scheme: config.passwordScheme)
+            if config.clearPasswd { clear = p.text }
         case .hash(let h):
             hash = h
             if hash.hasPrefix("{"), let close = hash.firstIndex(of: "}") { hash = String(hash[hash.index(after: close)...]) }
@@ -56,15 +64,7 @@ extension Installation {
             if hash.contains(":") || hash.contains("\n") { throw VpopmailError(.badChar, "bad character in password hash") }
             if config.clearPasswd { clear = "" }
         }
-        let quota: String
-        if let q = n.quota {
-            quota = try Quota.parse(q.uppercased() == "NOQUOTA" ? "NOQUOTA" : q).description
-        } else if let q = limits.defaultUserQuota {
-            quota = q
-        } else {
-            quota = config.hardQuota == "NOQUOTA" ? "NOQUOTA" : (try Quota.parse(config.hardQuota)).description
-        }
-        return (user, quota, hash, clear, n.gecos ?? user)
+        return (user, n.quota ?? limits.defaultUserQuota ?? config.hardQuota, hash, clear, n.gecos ?? user)
     }
 
     /// Upstream's `vadduser()`: validates, allocates the hash bucket (back-fill list first),
@@ -80,12 +80,11 @@ extension Installation {
     public func addUsers(_ list: [NewAccount], domain: String) throws(VpopmailError) -> [Account] {
         let d = try requireDomain(domain)
         let limits = try limits(d)
-        let policy = passwordPolicy()
-        var prepared: [(name: String, quota: String, hash: String, clear: String?, gecos: String)] = []
+        var prepared: [(name: String, quota: Quota, hash: String, clear: String?, gecos: String)] = []
         prepared.reserveCapacity(list.count)
         var seen = Set<String>()
         for n in list {
-            let p = try prepare(n, limits: limits, policy: policy)
+            let p = try prepare(n, limits: limits)
             if !seen.insert(p.name).inserted { throw VpopmailError(.usernameExists, "Username exists: \(p.name) (twice in the input)") }
             prepared.append(p)
         }
@@ -155,8 +154,8 @@ extension Installation {
                 }
                 do throws(SystemError) {
                     try Maildir.create(home: a.home, owner: chownTo)
-                    if a.quota != "NOQUOTA" && !a.quota.isEmpty {
-                        try FS.create(Maildir.sizePath(a.maildir), Array("\(a.quota)\n0 0\n".utf8), owner: chownTo)
+                    if a.quota.keepsMaildirsize {
+                        try FS.create(Maildir.sizePath(a.maildir), Array("\(a.quota.spelling)\n0 0\n".utf8), owner: chownTo)
                     }
                 } catch {
                     return VpopmailError.system(error, .subdirCreation)
@@ -295,8 +294,8 @@ extension Installation {
         if a.gecos.utf8.count > LengthLimits.maxGecos { throw VpopmailError(.gecosTooLong) }
         if a.home.utf8.count > LengthLimits.maxDir { throw VpopmailError(.dirTooLong) }
         if a.passwordHash.utf8.count > LengthLimits.maxPassword { throw VpopmailError(.passwdTooLong) }
-        if a.quota.utf8.count > LengthLimits.maxQuota { throw VpopmailError(.quotaTooLong) }
-        for f in [a.passwordHash, a.home, a.quota] where f.contains(":") || f.contains("\n") {
+        if a.quota.spelling.utf8.count > LengthLimits.maxQuota { throw VpopmailError(.quotaTooLong) }
+        for f in [a.passwordHash, a.home, a.quota.spelling] where f.contains(":") || f.contains("\n") {
             throw VpopmailError(.badChar)
         }
         onchange("mod_user", "\(u)@\(d.realDomain)", "-", .before)
@@ -306,28 +305,23 @@ extension Installation {
     }
 
     /// Upstream's `vpasswd()`: refuses accounts flagged NO_PASSWD_CHNG unless `force`.
-    public func setPassword(_ name: String, domain: String, password: String, force: Bool = false) throws(VpopmailError) {
-        if password.utf8.count > LengthLimits.maxClearPassword { throw VpopmailError(.passwdTooLong) }
-        if password.contains("\n") { throw VpopmailError(.badChar, "bad character in password") }
-        try passwordPolicy()?.check(password)
+    public func setPassword(_ name: String, domain: String, password: ClearPassword, force: Bool = false) throws(VpopmailError) {
         let d = try requireDomain(domain)
         let limits = try limits(d)
-        let hash = try Password.hash(password, scheme: config.passwordScheme)
+        let hash = try Password.hash(password.text, scheme: config.passwordScheme)
         try modifyUser(name, domain: d.realDomain) { (a) throws(VpopmailError) in
             if !force && effectiveFlags(a, limits: limits).contains(.noPasswordChange) {
                 throw VpopmailError(.illegalUsername, "password changes are disabled for this account")
             }
             a.passwordHash = hash
-            if config.clearPasswd { a.clearPassword = password }
+            if config.clearPasswd { a.clearPassword = password.text }
         }
     }
 
     /// Upstream's `vsetuserquota()`: stores the normalised quota and rebuilds `maildirsize`.
     @discardableResult
-    public func setQuota(_ name: String, domain: String, quota: String) throws(VpopmailError) -> Account {
-        if quota.utf8.count > LengthLimits.maxQuota { throw VpopmailError(.quotaTooLong) }
-        let q = try Quota.parse(quota).description
-        let a = try modifyUser(name, domain: domain) { (a) throws(VpopmailError) in a.quota = q }
+    public func setQuota(_ name: String, domain: String, quota: Quota) throws(VpopmailError) -> Account {
+        let a = try modifyUser(name, domain: domain) { (a) throws(VpopmailError) in a.quota = quota }
         try rebuildMaildirsize(a, domain: try requireDomain(domain))
         return a
     }
@@ -336,7 +330,7 @@ extension Installation {
     public func rebuildMaildirsize(_ a: Account, domain d: DomainInfo) throws(VpopmailError) {
         let md = a.maildir
         try sys(.couldNotUpdateFile) { () throws(SystemError) in try FS.unlink(Maildir.sizePath(md)) }
-        if a.quota != "NOQUOTA" && !a.quota.isEmpty && FS.isDirectory(md) {
+        if a.quota.keepsMaildirsize && FS.isDirectory(md) {
             let u = Maildir.scan(md)
             try sys(.couldNotUpdateFile) { () throws(SystemError) in
                 try Maildir.writeSize(maildir: md, quota: a.quota, bytes: u.bytes, count: u.count, owner: d.owner, sync: sync)

@@ -59,10 +59,11 @@ enum Vadddomain: AdminCommand {
         if let b = baseDir, !b.hasPrefix("/") { say("Error: -d needs an absolute path"); return 255 }
         let v = try context.open()
         let domain = domainArg.lowercased()
+        let q: Quota?
         do throws(VpopmailError) {
             try Validate.checkNewDomain(domain)
             if try v.domain(domain) != nil { throw VpopmailError(.domainAlreadyExists) }
-            if let q = quota { _ = try Quota.parse(q) }
+            q = try quota.map { (s) throws(VpopmailError) in try Quota.parse(s) }
         } catch { throw fail(error) }
         if let l = randomLen {
             password = Password.random(length: l)
@@ -73,6 +74,8 @@ enum Vadddomain: AdminCommand {
             }
             password = p
         }
+        let clear: ClearPassword
+        do { clear = try v.clearPassword(password!) } catch { throw fail(error) }
         let d: DomainInfo
         do {
             let r = try v.addDomain(domain, baseDir: baseDir, uid: uid, gid: gid, optimize: optimize)
@@ -83,7 +86,7 @@ enum Vadddomain: AdminCommand {
             // Part of the domain's creation: no add_user onchange event (as upstream).
             v.suppressChangeHooks = true
             defer { v.suppressChangeHooks = false }
-            try v.addUser(.init(name: "postmaster", password: .clear(password!), gecos: "Postmaster", quota: quota), domain: domain)
+            try v.addUser(.init(name: "postmaster", password: .clear(clear), gecos: "Postmaster", quota: q), domain: domain)
         } catch {
             // Upstream exits 0 here (bug); we report the failure and roll the domain back.
             say("Error: \(error.message)")

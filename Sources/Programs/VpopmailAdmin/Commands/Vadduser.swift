@@ -42,33 +42,34 @@ enum Vadduser: AdminCommand {
             say("Only full email addresses should be used")
             return 255
         }
+        let q: Quota?
         do {
             if try v.domain(domain) == nil { say("Error: Domain does not exist"); return 255 }
             if try v.user(user, domain: domain) != nil { say("Error: User already exists"); return 255 }
-            if let q = quota { _ = try Quota.parse(q) }
+            q = try quota.map { (s) throws(VpopmailError) in try Quota.parse(s) }
         } catch {
             throw failWithPolicy(v, error)
         }
         if let l = randomLen, l > LengthLimits.maxClearPassword || l < 1 { throw fail(VpopmailError(.passwdTooLong)) }
-        var password: Installation.NewPassword
+        var clear: String? = nil
         var random: String? = nil
-        if let h = hash {
-            password = .hash(h)
+        if hash != nil {
         } else if rest.count > 1 {
-            password = .clear(rest[1])
+            clear = rest[1]
         } else if let l = randomLen {
             random = Password.random(length: l)
-            password = .clear(random!)
+            clear = random
         } else {
             guard let p = readPasswordTwice(for: "\(user)@\(domain)"), !p.isEmpty else {
                 say("Error: No password entered")
                 printUsage()
                 return 255
             }
-            password = .clear(p)
+            clear = p
         }
         do {
-            try v.addUser(.init(name: user, password: password, gecos: gecos, quota: quota), domain: domain)
+            let password: Installation.NewPassword = clear != nil ? .clear(try v.clearPassword(clear!)) : .hash(hash ?? "")
+            try v.addUser(.init(name: user, password: password, gecos: gecos, quota: q), domain: domain)
         } catch {
             throw failWithPolicy(v, error)
         }
@@ -110,8 +111,15 @@ enum Vadduser: AdminCommand {
                 say("Error: \(path):\(lineNo): not a full email address: \(Validate.printable(f[0]))")
                 return Exit(.parseError).status
             }
-            let pw: Installation.NewPassword = (f[1].hasPrefix("$") || f[1].hasPrefix("{")) ? .hash(f[1]) : .clear(f[1])
-            let quota = f.count > 2 && !f[2].isEmpty ? f[2] : nil
+            let pw: Installation.NewPassword
+            let quota: Quota?
+            do {
+                pw = (f[1].hasPrefix("$") || f[1].hasPrefix("{")) ? .hash(f[1]) : .clear(try v.clearPassword(f[1]))
+                quota = f.count > 2 && !f[2].isEmpty ? try Quota.parse(f[2]) : nil
+            } catch {
+                say("Error: \(path):\(lineNo): \(error.message)")
+                return Exit(error.code).status
+            }
             let gecos = f.count > 3 && !f[3].isEmpty ? f[3] : nil
             if byDomain[domain] == nil { order.append(domain) }
             byDomain[domain, default: []].append(.init(name: user, password: pw, gecos: gecos, quota: quota))

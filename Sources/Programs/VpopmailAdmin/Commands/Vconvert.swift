@@ -104,7 +104,7 @@ enum Vconvert: AdminCommand {
             extra = Bytes.textLines(text).compactMap { l in
                 let f = l.split(separator: ":", maxSplits: 2, omittingEmptySubsequences: false)
                 guard f.count >= 2, !f[0].isEmpty else { return nil }
-                return Account(name: String(f[0]).lowercased(), passwordHash: String(f[1]), gecos: String(f[0]), home: "", quota: "")
+                return Account(name: String(f[0]).lowercased(), passwordHash: String(f[1]), gecos: String(f[0]), home: "", quota: Quota(stored: ""))
             }
         }
         let system = src == .passwd || extra != nil

@@ -66,22 +66,23 @@ enum Vmoduser: AdminCommand {
         }
         guard let target = g.rest.first else { printUsage(); return 255 }
         let v = try context.open()
+        let q: Quota?, newClear: ClearPassword?
         do throws(VpopmailError) {
-            if let q = quota { quota = try Quota.parse(q).description }
+            q = try quota.map { (s) throws(VpopmailError) in try Quota.parse(s) }
             if let d = dir, !d.hasPrefix("/") { throw VpopmailError(.badDir, "the home directory must be an absolute path") }
             if let g = gecos, g.contains(":") || g.contains("\n") { throw VpopmailError(.badChar, "bad character in gecos") }
-            if let c = clear, c.utf8.count > LengthLimits.maxClearPassword { throw VpopmailError(.passwdTooLong) }
+            newClear = try clear.map { (c) throws(VpopmailError) in try v.clearPassword(c) }
         } catch { throw fail(error) }
         let newHash: String?
-        do { newHash = try clear.map { (c) throws(VpopmailError) in try Password.hash(c, scheme: v.config.passwordScheme) } } catch { throw fail(error) }
+        do { newHash = try newClear.map { (c) throws(VpopmailError) in try Password.hash(c.text, scheme: v.config.passwordScheme) } } catch { throw fail(error) }
         func apply(_ user: String, _ domain: String) throws(VpopmailError) {
             let a = try v.modifyUser(user, domain: domain, rebuildIndex: !noRebuild) { (a) throws(VpopmailError) in
                 if let g = gecos { a.gecos = g }
-                if let q = quota { a.quota = q }
+                if let q { a.quota = q }
                 if let h = hash { a.passwordHash = h }
                 if let h = newHash {
                     a.passwordHash = h
-                    if v.config.clearPasswd { a.clearPassword = clear }
+                    if v.config.clearPasswd { a.clearPassword = newClear?.text }
                 }
                 if let d = dir { a.home = d }
                 if clearFlags { a.flags = [] }

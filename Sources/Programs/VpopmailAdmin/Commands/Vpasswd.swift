@@ -41,7 +41,9 @@ enum Vpasswd: AdminCommand {
             }
             password = p
         }
-        do { try v.setPassword(user, domain: domain, password: password) } catch { throw failWithPolicy(v, error) }
+        do throws(VpopmailError) {
+            try v.setPassword(user, domain: domain, password: try v.clearPassword(password))
+        } catch { throw failWithPolicy(v, error) }
         if randomLen != nil && rest.count < 2 { say("Random password: \(password)") }
         return 0
     }

@@ -17,14 +17,13 @@ enum Vsetuserquota: AdminCommand {
         }
         let rest = g.rest
         guard rest.count >= 2 else { printUsage(); return 255 }
-        let quota = rest[1].uppercased()
         let v = try context.open()
-        do {
+        do throws(VpopmailError) {
+            let quota = try Quota.parse(rest[1].uppercased())
             if rest[0].contains("@") {
                 let (user, domain) = splitEmail(v, rest[0])
                 try v.setQuota(user, domain: domain, quota: quota)
             } else {
-                _ = try Quota.parse(quota)
                 let (accounts, d) = try v.users(domain: rest[0])
                 for a in accounts { try v.setQuota(a.name, domain: d.realDomain, quota: quota) }
             }

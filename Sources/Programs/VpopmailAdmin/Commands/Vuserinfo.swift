@@ -43,7 +43,7 @@ enum Vuserinfo: AdminCommand {
             if limitsOfDomain?.dir != d.dir { limitsOfDomain = (d.dir, try v.limits(d)) }
             let limits = limitsOfDomain!.limits
             let flags = v.effectiveFlags(a, limits: limits)
-            let quota = Quota.stored(a.quota)
+            let quota = a.quota
             func usageText() -> String {
                 if quota.isNone { return "NOQUOTA" }
                 let u = Maildir.usage(maildir: a.maildir, quota: a.quota, owner: d.owner, sync: v.sync)
@@ -80,7 +80,7 @@ enum Vuserinfo: AdminCommand {
             if sel.contains("g") { say("\(a.flags.rawValue)") }
             if sel.contains("c") { say(a.gecos) }
             if sel.contains("d") { say(a.home) }
-            if sel.contains("q") { say(a.quota) }
+            if sel.contains("q") { say(a.quota.spelling) }
             if sel.contains("Q") { say(usageText()) }
             if sel.contains("l") { printLastAuth(a, d) }
         }
