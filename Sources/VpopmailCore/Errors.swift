@@ -1,4 +1,4 @@
-/// vpopmail's `VA_*` error codes (reference §4.2) plus the codes this implementation adds for
+/// vpopmail's `VA_*` error codes (docs/formats.md, "Error codes") plus the codes this implementation adds for
 /// failures upstream never reported (corrupt files, a full disk, a bad configuration).
 /// Commands exit with `256 + code` for these negative codes, as upstream's `vexit()` does.
 public enum VACode: Int32, Sendable, CaseIterable {
@@ -146,7 +146,7 @@ public func sys<T>(_ body: () throws(SystemError) -> T) throws(VpopmailError) ->
     do { return try body() } catch { throw VpopmailError.system(error, .ioError) }
 }
 
-/// Length limits of vpopmail 5.6 (reference §1.1).
+/// Length limits of vpopmail 5.6 (docs/formats.md, "Names and lengths").
 public enum LengthLimits {
     public static let maxUserName = 64
     public static let maxDomain = 96

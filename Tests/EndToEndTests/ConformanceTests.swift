@@ -2,7 +2,7 @@ import Foundation
 import Testing
 
 /// Every store must behave the same through the commands, vchkpw and vdelivermail: one suite,
-/// run against each (reference §9; issue 5's conformance suite). SQL sites keep aliases and
+/// run against each (docs/sql-stores.md). SQL sites keep aliases and
 /// limits in their tables (`valias = y`, `mysql-limits = y`).
 let allStores = ["cdb", "sqlite", "sqlite-large", "mysql", "mysql-large", "pgsql", "pgsql-large"]
 

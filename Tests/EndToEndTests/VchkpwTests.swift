@@ -108,7 +108,7 @@ final class SyslogCollector {
         }
     }
 
-    @Test func exitCodesFollowTheReference() throws {
+    @Test func exitCodesFollowDocsVchkpw() throws {
         let s = try site()
         let pop = ["TCPLOCALPORT": "110"]
         #expect(try s.vchkpw("joe@example.com", "wrong", env: pop).status == 3)
@@ -154,7 +154,7 @@ final class SyslogCollector {
         #expect(try s.vchkpw("joe", "secret", env: env).status == 3)
     }
 
-    /// The seed's fallback: no vipmap entry, so the reverse DNS name of the server address (or
+    /// The admin guide's fallback: no vipmap entry, so the reverse DNS name of the server address (or
     /// its parent domain) names the domain. /etc/hosts is replaced in a private mount namespace.
     @Test func reverseDNSNamesTheDomain() throws {
         let s = try site("webmail-ips = 127.0.0.9\nip-alias-domains = y\n")

@@ -187,7 +187,7 @@ import Testing
         // A custom over-quota text, domain first.
         try "Mailbox full, try later.\n".write(toFile: s.domainDir("example.com") + "/.over-quota.msg", atomically: true, encoding: .utf8)
         #expect(try s.deliver(big, to: "joe", at: "example.com").out.hasPrefix("Mailbox full, try later."))
-        // The seed's rule: even over quota, a message of 1 KB or less gets through.
+        // The admin guide's rule (small-message-bytes): even over quota, a message of 1 KB or less gets through.
         try s.ok(["vsetuserquota", "joe@example.com", "1000"])
         #expect(try s.deliver("Subject: small\n\nhi\n", to: "joe", at: "example.com").status == 0)
         #expect(s.newMessages(md).count == 3)

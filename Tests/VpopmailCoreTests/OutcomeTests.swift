@@ -142,8 +142,11 @@ final class Sandbox: @unchecked Sendable {
 
     @Test func mailboxGetsTheMessageWithItsHeaders() throws {
         let s = try Sandbox()
+        let cwd = FileManager.default.currentDirectoryPath
         let (o, said) = try s.deliver(body, to: "Joe")
         #expect(o == .delivered && said.isEmpty)
+        // The delivery works in the home without moving the process there.
+        #expect(FileManager.default.currentDirectoryPath == cwd)
         let md = s.domain.dir + "/joe/Maildir"
         let names = s.newMessages(md)
         #expect(names.count == 1)

@@ -118,7 +118,7 @@ public struct MySQLServer: Sendable, Equatable {
 }
 
 /// `etc/vpopmail.pgsql`: `host|port|user|password|database`; empty fields default to
-/// `localhost`, the default port, `postgres`, no password and `vpopmail` (reference §9.2).
+/// `localhost`, the default port, `postgres`, no password and `vpopmail` (docs/sql-stores.md).
 /// A host starting with `/` is a socket directory.
 public struct PGServer: Sendable, Equatable {
     public var host = "localhost"

@@ -26,7 +26,7 @@ public enum PasswordScheme: String, Sendable, CaseIterable {
 }
 
 /// The run-time configuration: `$VPOPMAIL_HOME/etc/vpopmail.conf`, one `key = value` per line,
-/// `#` comments. Every configure option of the seed guide and of upstream 5.6 is a key of the same
+/// `#` comments. Every configure option of upstream 5.6 (and of its admin guide) is a key of the same
 /// name without `--enable-` (docs/configuration.md lists them with their defaults).
 public struct Config: Sendable {
     // Identities and paths
@@ -75,7 +75,7 @@ public struct Config: Sendable {
     public var spamJunkfolder = false
     public var spamThreshold = 0
     public var maildrop = false
-    /// Quota given to new users when neither `-q` nor the domain limits give one (seed: 50M).
+    /// Quota given to new users when neither `-q` nor the domain limits give one (50M by default).
     public var hardQuota = Quota(bytes: 50 * 1024 * 1024, count: 0)
     public var quotaWarnPercent = 90
     /// Seed rule: a message of at most this many bytes is delivered even over quota (0 = off).
@@ -197,7 +197,7 @@ public struct Config: Sendable {
                 throw VpopmailError(.badConfig, "\(at): bad value '\(v)' for \(key): expected a store name such as cdb, mysql, pgsql or sqlite")
             }
             authModule = m
-        // The seed's backend switches, kept as aliases of auth-module.
+        // The admin guide's backend switches, kept as aliases of auth-module.
         case "mysql", "pgsql": if try B(v, key, at) { authModule = StoreName(key)! }
         case "many-domains": manyDomains = try B(v, key, at)
         case "large-site": manyDomains = !(try B(v, key, at))
@@ -277,7 +277,7 @@ public struct Config: Sendable {
         case "logger-syslog": loggerSyslog = try B(v, key, at)
         case "logger-sqlite": loggerSqlite = try B(v, key, at)
         case "file-locking": fileLocking = try B(v, key, at)
-        // Build-time options of the seed and of upstream: accepted, no run-time effect.
+        // Build-time options of upstream (and its admin guide): accepted, no run-time effect.
         case "ucspi-dir", "sqlincdir", "sqllibdir", "sqllibs", "incdir", "libdir", "tinycdb",
              "non-root-build", "mysql-bin", "ldap":
             return

@@ -13,6 +13,9 @@ public final class Deliverer {
     let host: String
     let recipient: String
     let headers: [String]
+    /// Where `.qmail` lines run: the recipient's home (`./Maildir/` lines are relative to it,
+    /// programs start in it), as qmail-local does. The process's own directory is left alone.
+    var workingDirectory: String? = nil
     /// Where vdelivermail's own lines go (stdout: qmail-local logs or bounces with them).
     public var say: (String) -> Void = { s in
         let line = s + "\n"
@@ -95,9 +98,9 @@ public final class Deliverer {
             do { try v.makeHome(account, domain: domain) } catch { throw .bounce(BounceText.maildirRecreationFailed) }
         }
         let address = "\(account.name)@\(domain.realDomain)"
-        // The user's own .qmail, with the home as the current directory (./Maildir/ lines); with an
-        // extension first .qmail-<ext>, then .qmail-<shorter prefix>-default, down to .qmail-default.
-        _ = chdir(account.home)
+        // The user's own .qmail, in the home (./Maildir/ lines); with an extension first
+        // .qmail-<ext>, then .qmail-<shorter prefix>-default, down to .qmail-default.
+        workingDirectory = account.home
         if let ext {
             var candidates = [ext]
             var rest = Substring(ext)
@@ -142,7 +145,7 @@ public final class Deliverer {
                 var dir = arg
                 if !dir.hasSuffix("/") { dir += "/" }
                 say(BounceText.deliveringToDefault(dir))
-                _ = chdir(dir)
+                workingDirectory = dir
                 if try deliverDotQmail(dir + ".qmail", address: recipient, domain: domain) { return }
                 try deliverMaildir(dir.hasSuffix("Maildir/") ? dir : dir + "Maildir/", quota: nil, address: recipient, domain: domain)
                 return
@@ -171,7 +174,8 @@ public final class Deliverer {
         case .comment: return
         case .program(let command): try runProgram(command)
         case .maildir(let path):
-            try deliverMaildir(path, quota: nil, address: Maildir.address(ofPath: path) ?? address, domain: domain)
+            let resolved = path.hasPrefix("/") ? path : (workingDirectory.map { $0 + "/" } ?? "") + path
+            try deliverMaildir(resolved, quota: nil, address: Maildir.address(ofPath: path) ?? address, domain: domain)
         case .mbox(let path): throw .deferred(BounceText.mbox(path))
         case .forward(let to): try forward(to)
         }
@@ -183,6 +187,7 @@ public final class Deliverer {
         let pid = fork()
         if pid < 0 { throw .deferred(BounceText.cannotFork) }
         if pid == 0 {
+            enterWorkingDirectory()
             if message.fd != 0 { dup2(message.fd, 0) }
             signal(SIGPIPE, SIG_DFL)
             setenv("SHELL", "/bin/sh", 1)
@@ -199,6 +204,11 @@ public final class Deliverer {
         case 64, 65, 70, 76, 77, 78, 100, 112: throw .bounce(BounceText.programFailedPermanently(command, code))
         default: throw .deferred(BounceText.programFailed(command, code))
         }
+    }
+
+    /// In a child about to run a program: its directory is the working directory.
+    func enterWorkingDirectory() {
+        if let wd = workingDirectory { _ = chdir(wd) }
     }
 
     static func exec(_ args: [String]) {
@@ -224,6 +234,7 @@ public final class Deliverer {
         let pid = fork()
         if pid < 0 { throw .deferred(BounceText.cannotFork) }
         if pid == 0 {
+            enterWorkingDirectory()
             dup2(fds[0], 0)
             close(fds[0]); close(fds[1])
             Deliverer.exec([inject, "--", addr])
@@ -257,6 +268,7 @@ public final class Deliverer {
         let pid = fork()
         if pid < 0 { close(out); return nil }
         if pid == 0 {
+            enterWorkingDirectory()
             if message.fd != 0 { dup2(message.fd, 0) }
             dup2(out, 1)
             Deliverer.exec([v.config.spamcProg, "-f", "-u", address])

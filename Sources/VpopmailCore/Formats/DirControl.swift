@@ -1,4 +1,4 @@
-/// Adaptive directory hashing ("big dir", reference §3): where the next user home (or domain
+/// Adaptive directory hashing ("big dir", docs/formats.md, "Directory hashing"): where the next user home (or domain
 /// directory) goes. The placement sequence, quirks included, is upstream's, so that old and new
 /// tools place users identically: 99 entries in the top directory, then 100 per bucket
 /// `0`…`z`, `0/0`…`z/z`, `0/0/0`….

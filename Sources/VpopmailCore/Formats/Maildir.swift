@@ -2,7 +2,7 @@
 import Glibc
 #endif
 
-/// Maildir creation and the Maildir++ `maildirsize` file (reference §2.4, §2.4.1), which Courier
+/// Maildir creation and the Maildir++ `maildirsize` file (docs/formats.md, "`maildirsize`"), which Courier
 /// and Dovecot read too.
 public enum Maildir {
     /// Creates `Maildir/{cur,new,tmp}` under `home` (which must exist), owned by `owner`.

@@ -3,7 +3,7 @@ import CDB
 import Glibc
 #endif
 
-/// qmail's files that vpopmail keeps (reference §2.2): `users/assign` and its compiled
+/// qmail's files that vpopmail keeps (docs/formats.md, "qmail's files"): `users/assign` and its compiled
 /// `users/cdb`, `control/virtualdomains`, `rcpthosts`, `morercpthosts(.cdb)`, `locals`.
 /// qmail need not be installed: `users/cdb` and `morercpthosts.cdb` are compiled here, in the
 /// formats qmail-newu and qmail-newmrh write.

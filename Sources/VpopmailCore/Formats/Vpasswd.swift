@@ -3,7 +3,7 @@ import CDB
 import Glibc
 #endif
 
-/// The `vpasswd` text file of a domain: one line per user, sorted by name (reference §2.3.2).
+/// The `vpasswd` text file of a domain: one line per user, sorted by name (docs/formats.md, "`vpasswd` and `vpasswd.cdb`").
 /// Lines are kept as byte ranges into one buffer (new lines are appended to the buffer), so that
 /// reading, one insert and the rewrite of a 100,000-line file are a few memory copies.
 public struct VpasswdFile {

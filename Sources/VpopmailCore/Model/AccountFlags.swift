@@ -1,4 +1,4 @@
-/// The per-user flag word stored in `pw_gid` (reference §2.5). Raw values are part of the on-disk
+/// The per-user flag word stored in `pw_gid` (docs/formats.md, "The flag word"). Raw values are part of the on-disk
 /// and SQL formats: Dovecot recipes test `pw_gid & 2/4/8` directly.
 public struct AccountFlags: OptionSet, Sendable, Hashable {
     public let rawValue: UInt32

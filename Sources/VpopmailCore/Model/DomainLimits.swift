@@ -1,5 +1,5 @@
 /// Domain limits: `<domaindir>/.qmailadmin-limits`, else `~vpopmail/etc/vlimits.default`
-/// (reference §2.3.5). qmailadmin reads the same files.
+/// (docs/formats.md, "Domain limits"). qmailadmin reads the same files.
 public struct DomainLimits: Sendable, Equatable {
     public var maxPopAccounts = -1
     public var maxAliases = -1

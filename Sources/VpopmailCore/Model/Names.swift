@@ -1,4 +1,4 @@
-/// Name rules (reference §1.3), with upstream's path-traversal hole closed: `/` and a leading `.`
+/// Name rules (docs/formats.md, "Names and lengths"), with upstream's path-traversal hole closed: `/` and a leading `.`
 /// are refused in user names.
 public enum Validate {
     /// Whether every byte of a (lower-cased) user name is allowed: letters, digits and

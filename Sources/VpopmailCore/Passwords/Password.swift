@@ -3,7 +3,7 @@ import CCrypt
 import Glibc
 #endif
 
-/// Password hashing and verification through libxcrypt (reference §2.10).
+/// Password hashing and verification through libxcrypt (docs/configuration.md, "Passwords").
 public enum Password {
     static let saltAlphabet: [UInt8] = Array("./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz".utf8)
     static let randomAlphabet: [UInt8] = Array("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.@!#%*".utf8)
@@ -107,7 +107,8 @@ public enum Password {
     }
 }
 
-/// The password policy of `~vpopmail/etc/password_strength.conf` (reference §2.10.3).
+/// The password policy of `~vpopmail/etc/password_strength.conf` (docs/configuration.md,
+/// "Passwords"): `policy <text>` and `<test> <op> <value>` lines.
 public struct PasswordPolicy: Sendable {
     public struct Rule: Sendable {
         public var name: String

@@ -2,7 +2,7 @@
 import Glibc
 #endif
 
-/// The onchange hook (docs/configuration.md, "Hooks"): with `onchange-script = y` (after-only) or
+/// The onchange hook (docs/formats.md, "The onchange hook"): with `onchange-script = y` (after-only) or
 /// `onchange-script-before-and-after = y`, `~vpopmail/etc/onchange <command> <arg1> <arg2> <arg3>`
 /// runs, and is waited for, around every change. arg2 is `-` when unused; arg3 is empty in
 /// after-only mode (where delete events fire before the change, everything else after) and

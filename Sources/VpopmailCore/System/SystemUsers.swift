@@ -1,6 +1,6 @@
 /// `/etc/passwd`, `/etc/shadow` and `/etc/group` read as files. vchkpw is a static executable,
 /// where glibc's NSS would load shared modules into a static process; vpopmail's system accounts
-/// are the files' accounts (the seed's `--enable-passwd`) in any case.
+/// are the files' accounts (`passwd = y`, `auth-module = passwd`) in any case.
 public enum SystemUsers {
     public struct Entry: Sendable {
         public var name: String
