@@ -2,29 +2,6 @@
 import Glibc
 #endif
 
-/// Password hash schemes new passwords can be written with. Every scheme libxcrypt knows verifies.
-public enum PasswordScheme: String, Sendable, CaseIterable {
-    case sha512 = "sha512-crypt"
-    case sha256 = "sha256-crypt"
-    case md5 = "md5-crypt"
-    case bcrypt = "bcrypt"
-    case yescrypt = "yescrypt"
-    case des = "des"
-
-    /// Accepts the canonical names and common short forms (`sha512`, `SHA512-CRYPT`, `$6$`, ...).
-    public init?(name: String) {
-        switch name.lowercased() {
-        case "sha512-crypt", "sha512", "sha-512", "$6$": self = .sha512
-        case "sha256-crypt", "sha256", "sha-256", "$5$": self = .sha256
-        case "md5-crypt", "md5", "$1$": self = .md5
-        case "bcrypt", "blf-crypt", "$2b$", "$2y$": self = .bcrypt
-        case "yescrypt", "$y$": self = .yescrypt
-        case "des", "crypt", "des-crypt": self = .des
-        default: return nil
-        }
-    }
-}
-
 /// The run-time configuration: `$VPOPMAIL_HOME/etc/vpopmail.conf`, one `key = value` per line,
 /// `#` comments. Every configure option of upstream 5.6 (and of its admin guide) is a key of the same
 /// name without `--enable-` (docs/configuration.md lists them with their defaults).
@@ -211,7 +188,7 @@ public struct Config: Sendable {
         case "learn-passwords": learnPasswords = try B(v, key, at)
         case "password-scheme":
             guard let s = PasswordScheme(name: v) else {
-                throw VpopmailError(.badConfig, "\(at): bad value '\(v)' for \(key): expected sha512-crypt, sha256-crypt, md5-crypt, bcrypt, yescrypt or des")
+                throw VpopmailError(.badConfig, "\(at): bad value '\(v)' for \(key): expected \(PasswordScheme.names)")
             }
             passwordScheme = s
         case "sha512-passwords":

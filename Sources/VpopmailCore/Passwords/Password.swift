@@ -3,6 +3,35 @@ import CCrypt
 import Glibc
 #endif
 
+/// Password hash schemes new passwords can be written with. Every scheme libxcrypt knows verifies.
+public enum PasswordScheme: String, Sendable, CaseIterable {
+    case sha512 = "sha512-crypt"
+    case sha256 = "sha256-crypt"
+    case md5 = "md5-crypt"
+    case bcrypt = "bcrypt"
+    case yescrypt = "yescrypt"
+    case des = "des"
+
+    /// The canonical names, as an error message lists them.
+    public static var names: String {
+        let all = allCases.map(\.rawValue)
+        return all.dropLast().joined(separator: ", ") + " or " + all.last!
+    }
+
+    /// Accepts the canonical names and common short forms (`sha512`, `SHA512-CRYPT`, `$6$`, ...).
+    public init?(name: String) {
+        switch name.lowercased() {
+        case "sha512-crypt", "sha512", "sha-512", "$6$": self = .sha512
+        case "sha256-crypt", "sha256", "sha-256", "$5$": self = .sha256
+        case "md5-crypt", "md5", "$1$": self = .md5
+        case "bcrypt", "blf-crypt", "$2b$", "$2y$": self = .bcrypt
+        case "yescrypt", "$y$": self = .yescrypt
+        case "des", "crypt", "des-crypt": self = .des
+        default: return nil
+        }
+    }
+}
+
 /// Password hashing and verification through libxcrypt (docs/configuration.md, "Passwords").
 public enum Password {
     static let saltAlphabet: [UInt8] = Array("./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz".utf8)
