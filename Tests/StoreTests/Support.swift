@@ -111,3 +111,8 @@ final class Tree: @unchecked Sendable {
         return Account(name: name, passwordHash: hash, gecos: "G \(name)", home: home, quota: quota)
     }
 }
+
+/// Names as literals, in tests only (the library parses every name it is given).
+extension UserName: ExpressibleByStringLiteral {
+    public init(stringLiteral s: String) { self = UserName(s)! }
+}

@@ -185,15 +185,19 @@ import VpopmailCore
 
 @Suite struct Names {
     @Test func userNameRules() throws {
-        #expect(Validate.isUsernameValid("joe.bloggs+tag"))
-        for bad in ["../x", "a/b", ".hidden", "jo e", "a:b", "a@b", "x\u{1}", "é"] {
-            #expect(!Validate.isUsernameValid(bad), "\(bad)")
+        #expect(UserName("joe.bloggs+tag")?.text == "joe.bloggs+tag")
+        #expect(UserName("Joe")?.text == "joe")
+        for bad in ["../x", "a/b", ".hidden", "jo e", "a:b", "a@b", "x\u{1}", "é", "", String(repeating: "a", count: 65)] {
+            #expect(UserName(bad) == nil, "\(bad)")
         }
-        try Validate.checkUser("x")
-        #expect(throws: VpopmailError.self) { try Validate.checkUser(String(repeating: "a", count: 65)) }
-        try Validate.checkUser(String(repeating: "a", count: 64))
-        #expect(throws: VpopmailError.self) { try Validate.checkUser("vpasswd") }
-        #expect(throws: VpopmailError.self) { try Validate.checkUser("") }
+        _ = try UserName(newAccount: "x")
+        #expect(throws: VpopmailError.self) { try UserName(newAccount: String(repeating: "a", count: 65)) }
+        _ = try UserName(newAccount: String(repeating: "a", count: 64))
+        #expect(throws: VpopmailError.self) { try UserName(newAccount: "vpasswd") }
+        #expect(throws: VpopmailError.self) { try UserName(newAccount: "") }
+        // A lookup of a name too long is an error; of a name no account can have, nothing.
+        #expect(throws: VpopmailError.self) { try UserName.lookup(String(repeating: "a", count: 65)) }
+        #expect(try UserName.lookup("a/b") == nil)
     }
 
     @Test func oneCharacterHomesCannotBeBuckets() {
@@ -204,16 +208,19 @@ import VpopmailCore
         // No home name is a bucket name, nor another user's name.
         for c in DirControl.alphabet {
             let name = DirControl.homeName(for: String(decoding: [c | 0x20], as: UTF8.self))
-            #expect(name.utf8.count == 2 && !Validate.isUsernameValid(name))
+            #expect(name.utf8.count == 2 && UserName(name) == nil)
         }
     }
 
     @Test func domainRules() throws {
-        try Validate.checkNewDomain("example.com")
+        #expect(try DomainName(newDomain: "Example.COM").text == "example.com")
         for bad in ["example", "a.b", "-x.com", "x.com-", "x..com", "exa mple.com", "ex/ample.com", "x.c", ".x.com",
                     String(repeating: "a", count: 94) + ".com"] {
-            #expect(throws: VpopmailError.self, "\(bad)") { try Validate.checkNewDomain(bad) }
+            #expect(throws: VpopmailError.self, "\(bad)") { try DomainName(newDomain: bad) }
         }
+        #expect(DomainName("localhost")?.text == "localhost")
+        #expect(DomainName("exa$mple.com") == nil)
+        #expect(throws: VpopmailError.self) { try DomainName.lookup(String(repeating: "a", count: 97)) }
     }
 
     @Test func addressSplitting() {
@@ -304,7 +311,7 @@ import VpopmailCore
             qmaildir = /opt/qmail
             """, file: "vpopmail.conf")
         #expect(c.roamingUsers && c.relayClearMinutes == 360 && c.hardQuota == .none)
-        #expect(c.defaultDomain == "example.com" && !c.manyDomains && c.passwordScheme == .bcrypt && c.qmailDir == "/opt/qmail")
+        #expect(c.defaultDomain?.text == "example.com" && !c.manyDomains && c.passwordScheme == .bcrypt && c.qmailDir == "/opt/qmail")
     }
 
     @Test func shippedSampleParses() throws {

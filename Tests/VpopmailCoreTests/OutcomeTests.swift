@@ -19,7 +19,7 @@ final class Sandbox: @unchecked Sendable {
         let c = try Config.parse("file-sync = n\n" + config, file: "test")
         installation = Installation(home: root + "/home", config: c, qmailDir: root + "/qmail", stores: stores.set)
         domain = try installation.addDomain("example.com", uid: getuid(), gid: getgid()).domain
-        try installation.addUser(.init(name: "joe", password: .clear(ClearPassword("secret")), quota: Quota.parse("1M")), domain: "example.com")
+        try installation.addUser(.init(name: UserName("joe")!, password: .clear(ClearPassword("secret")), quota: Quota.parse("1M")), domain: "example.com")
     }
 
     deinit { try? FileManager.default.removeItem(atPath: root) }
@@ -44,8 +44,8 @@ final class Sandbox: @unchecked Sendable {
         defer { close(fd); unlink(path) }
         let request = DeliveryRequest(ext: ext, host: host, defaultDelivery: arg, rpline: "Return-Path: <a@remote.test>\n",
                                       dtline: dtline ?? "Delivered-To: \(host)-\(ext)@\(host)\n")
-        if let refusal = request.refusal { return (refusal, []) }
-        let d = Deliverer(installation, request: request, message: Message(fd: fd, size: text.utf8.count))
+        guard case .success(let to) = request.recipient else { return (request.refusal!, []) }
+        let d = Deliverer(installation, request: request, user: to.user, host: to.domain, message: Message(fd: fd, size: text.utf8.count))
         var said: [String] = []
         d.say = { said.append($0) }
         return (d.deliver(), said)
@@ -101,7 +101,7 @@ final class Sandbox: @unchecked Sendable {
 
     @Test func apopAndCramMD5NeedTheClearPassword() throws {
         let s = try Sandbox("clear-passwd = y\n")
-        try s.installation.addUser(.init(name: "ann", password: .clear(ClearPassword("s3cret"))), domain: "example.com")
+        try s.installation.addUser(.init(name: UserName("ann")!, password: .clear(ClearPassword("s3cret"))), domain: "example.com")
         let stamp = "<1.2@mail.test>"
         let apop = MD5.hex(MD5.digest(Array((stamp + "s3cret").utf8)))
         #expect(Self.name(s.login("ann@example.com", apop, challenge: stamp)) == "ok")
@@ -217,3 +217,4 @@ final class Sandbox: @unchecked Sendable {
         #expect(DotQmailLine("joe@example.com") == .forward("joe@example.com"))
     }
 }
+

@@ -37,7 +37,11 @@ public enum Vdelivermail {
         let request = DeliveryRequest(ext: Proc.env("EXT"), host: Proc.env("HOST"), defaultDelivery: arg2,
                                       rpline: Proc.env("RPLINE") ?? "", dtline: Proc.env("DTLINE") ?? "",
                                       toStdout: Proc.env("DELIVER_TO_STDOUT") != nil)
-        if let refusal = request.refusal { finish(refusal) }
+        let user: UserName, host: DomainName
+        switch request.recipient {
+        case .success(let r): (user, host) = r
+        case .failure(let refusal): finish(refusal)
+        }
 
         let message: Message
         do { message = try Message.fromStandardInput() } catch { finish(.deferred(BounceText.system(error))) }
@@ -60,6 +64,6 @@ public enum Vdelivermail {
         } catch {
             finish(.deferred(BounceText.configuration(error.message)))
         }
-        finish(Deliverer(installation, request: request, message: message).deliver())
+        finish(Deliverer(installation, request: request, user: user, host: host, message: message).deliver())
     }
 }

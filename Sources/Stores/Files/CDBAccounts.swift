@@ -43,7 +43,8 @@ public final class CDBAccounts: AccountStore {
         }
     }
 
-    public func account(_ name: String, in d: DomainInfo) throws(VpopmailError) -> Account? {
+    public func account(_ user: UserName, in d: DomainInfo) throws(VpopmailError) -> Account? {
+        let name = user.text
         let path = cdbPath(d)
         do {
             guard let data = try CDBReader.lookup(path: path, key: Array(name.utf8)) else { return nil }
@@ -99,9 +100,9 @@ public final class CDBAccounts: AccountStore {
         try save(f, d, rebuildIndex: rebuildIndex)
     }
 
-    public func remove(_ name: String, in d: DomainInfo) throws(VpopmailError) -> Bool {
+    public func remove(_ name: UserName, in d: DomainInfo) throws(VpopmailError) -> Bool {
         var f = try load(d)
-        guard let i = f.index(of: Array(name.utf8)) else { return false }
+        guard let i = f.index(of: Array(name.text.utf8)) else { return false }
         f.remove(at: i)
         try save(f, d)
         return true

@@ -32,7 +32,7 @@ public final class MemoryStores: AccountStore, AliasStore, LimitsStore, LastAuth
         try sys(.couldNotUpdateFile) { () throws(SystemError) in try FileLock(d.dir + "/.vpasswd.lock") }
     }
 
-    public func account(_ name: String, in d: DomainInfo) throws(VpopmailError) -> Account? { accountRows[d.realDomain]?[name] }
+    public func account(_ name: UserName, in d: DomainInfo) throws(VpopmailError) -> Account? { accountRows[d.realDomain]?[name.text] }
 
     public func accounts(in d: DomainInfo) throws(VpopmailError) -> [Account] {
         (accountRows[d.realDomain] ?? [:]).values.sorted { Array($0.name.utf8).lexicographicallyPrecedes(Array($1.name.utf8)) }
@@ -52,8 +52,8 @@ public final class MemoryStores: AccountStore, AliasStore, LimitsStore, LastAuth
         accountRows[d.realDomain]![a.name] = a
     }
 
-    public func remove(_ name: String, in d: DomainInfo) throws(VpopmailError) -> Bool {
-        accountRows[d.realDomain]?.removeValue(forKey: name) != nil
+    public func remove(_ name: UserName, in d: DomainInfo) throws(VpopmailError) -> Bool {
+        accountRows[d.realDomain]?.removeValue(forKey: name.text) != nil
     }
 
     public func domainDeleted(_ domain: String) throws(VpopmailError) { accountRows[domain] = nil }

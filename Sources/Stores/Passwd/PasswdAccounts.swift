@@ -36,8 +36,8 @@ public final class PasswdAccounts: AccountStore {
         try sys(.couldNotUpdateFile) { () throws(SystemError) in try FileLock(d.dir + "/.vpasswd.lock", owner: d.owner) }
     }
 
-    public func account(_ name: String, in d: DomainInfo) throws(VpopmailError) -> Account? {
-        entries().first { $0.0.name.lowercased() == name }.map { account(from: $0.0, gecos: $0.1) }
+    public func account(_ name: UserName, in d: DomainInfo) throws(VpopmailError) -> Account? {
+        entries().first { $0.0.name.lowercased() == name.text }.map { account(from: $0.0, gecos: $0.1) }
     }
 
     public func accounts(in d: DomainInfo) throws(VpopmailError) -> [Account] {
@@ -47,7 +47,7 @@ public final class PasswdAccounts: AccountStore {
     static let readOnly = VpopmailError(.notSupported, "/etc/passwd accounts are read-only: change them with the system's tools")
     public func insert(_ accounts: [Account], in d: DomainInfo) throws(VpopmailError) { throw PasswdAccounts.readOnly }
     public func update(_ a: Account, in d: DomainInfo, rebuildIndex: Bool) throws(VpopmailError) { throw PasswdAccounts.readOnly }
-    public func remove(_ name: String, in d: DomainInfo) throws(VpopmailError) -> Bool { throw PasswdAccounts.readOnly }
+    public func remove(_ name: UserName, in d: DomainInfo) throws(VpopmailError) -> Bool { throw PasswdAccounts.readOnly }
 }
 
 /// `auth-module = passwd`: the system's accounts are the only ones (read-only); everything

@@ -33,7 +33,8 @@ public final class SQLAccounts: AccountStore {
     func whereUser(_ d: String) -> String { manyDomains ? "pw_name = ? AND pw_domain = ?" : "pw_name = ?" }
     func keyParams(_ name: String, _ d: String) -> [SQLValue] { manyDomains ? [.text(name), .text(d)] : [.text(name)] }
 
-    public func account(_ name: String, in d: DomainInfo) throws(VpopmailError) -> Account? {
+    public func account(_ user: UserName, in d: DomainInfo) throws(VpopmailError) -> Account? {
+        let name = user.text
         let rest = "FROM \(t(db.userTable(d.realDomain))) WHERE \(whereUser(d.realDomain))"
         let rows = try db.read("SELECT \(SQLAccounts.columns) \(rest)", keyParams(name, d.realDomain),
                                fallback: "SELECT \(SQLAccounts.columnsNoClear) \(rest)")
@@ -98,8 +99,8 @@ public final class SQLAccounts: AccountStore {
         if n == 0 { throw VpopmailError(.userDoesNotExist) }
     }
 
-    public func remove(_ name: String, in d: DomainInfo) throws(VpopmailError) -> Bool {
-        try db.write("DELETE FROM \(t(db.userTable(d.realDomain))) WHERE \(whereUser(d.realDomain))", keyParams(name, d.realDomain)) > 0
+    public func remove(_ name: UserName, in d: DomainInfo) throws(VpopmailError) -> Bool {
+        try db.write("DELETE FROM \(t(db.userTable(d.realDomain))) WHERE \(whereUser(d.realDomain))", keyParams(name.text, d.realDomain)) > 0
     }
 
     // MARK: - Domains

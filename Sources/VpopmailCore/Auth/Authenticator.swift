@@ -33,8 +33,8 @@ public struct Authenticator {
         let login = String(decoding: r.login, as: UTF8.self)
         var (user, domainName) = Validate.splitAddress(login)
         if domainName.isEmpty { domainName = v.defaultDomain(localIP: r.localIP) }
-        if !Validate.isUsernameValid(user) || user.utf8.count > LengthLimits.maxUserName
-            || (!domainName.isEmpty && (!Validate.isDomainValid(domainName) || domainName.utf8.count > LengthLimits.maxDomain)) {
+        let domainOfLogin = DomainName(domainName)
+        guard let name = UserName(user), domainName.isEmpty || domainOfLogin != nil else {
             log.emit(.invalidCharacters)
             return .badCharacters
         }
@@ -48,12 +48,10 @@ public struct Authenticator {
 
         var found: (account: Account, domain: DomainInfo)? = nil
         do {
-            if !domainName.isEmpty { found = try v.user(user, domain: domainName) }
+            if let dn = domainOfLogin, let d = try v.domain(dn), let a = try v.stores.accounts.account(name, in: d) { found = (a, d) }
         } catch {
-            if error.code != .domainDoesNotExist && error.code != .userNameTooLong {
-                log.emit(.storeError(error.message))
-                return .temporary
-            }
+            log.emit(.storeError(error.message))
+            return .temporary
         }
         guard var (account, domain) = found else {
             if v.config.passwd { return systemLogin(r, service, user: user, password: password, vpopUser: vpopUser) }
@@ -77,7 +75,7 @@ public struct Authenticator {
             if !ok && account.passwordHash.isEmpty {
                 guard v.config.learnPasswords else { log.emit(.noPassword); return .noPassword }
                 do {
-                    account = try v.learnPassword(password, user: user, domain: domain)
+                    account = try v.learnPassword(password, user: name, domain: domain)
                     ok = true
                 } catch {
                     log.emit(.learnPasswordFailed(error.message))
@@ -160,10 +158,10 @@ extension Installation {
     /// `learn-passwords`: the first password an account without one logs in with becomes its
     /// password (and its clear password, when those are kept and it has none).
     /// A password that breaks the rules (`ClearPassword`) is not learned.
-    public func learnPassword(_ password: String, user: String, domain: DomainInfo) throws(VpopmailError) -> Account {
+    public func learnPassword(_ password: String, user: UserName, domain: DomainInfo) throws(VpopmailError) -> Account {
         let p = try clearPassword(password)
         let hash = try Password.hash(p.text, scheme: config.passwordScheme)
-        return try modifyUser(user, domain: domain.realDomain) { (a) throws(VpopmailError) in
+        return try modifyUser(user.text, domain: domain.realDomain) { (a) throws(VpopmailError) in
             a.passwordHash = hash
             if config.clearPasswd && (a.clearPassword ?? "").isEmpty { a.clearPassword = p.text }
         }

@@ -65,7 +65,7 @@ public struct Config: Sendable {
     public var rebuildTcpserverFile = true
     // Domain resolution
     public var ipAliasDomains = false
-    public var defaultDomain: String? = nil
+    public var defaultDomain: DomainName? = nil
     public var webmailIPs: [String] = ["127.0.0.1"]
     // Logging and hooks
     public var logging: Character = "e"
@@ -236,10 +236,10 @@ public struct Config: Sendable {
         case "ip-alias-domains": ipAliasDomains = try B(v, key, at)
         case "default-domain":
             if v.isEmpty { defaultDomain = nil; return }
-            guard Validate.isDomainValid(v.lowercased()) else {
+            guard let d = DomainName(v) else {
                 throw VpopmailError(.badConfig, "\(at): bad value '\(v)' for \(key): not a domain name")
             }
-            defaultDomain = v.lowercased()
+            defaultDomain = d
         case "webmail-ips":
             webmailIPs = v.split(whereSeparator: { $0 == "," || $0 == " " }).map(String.init)
         case "logging":

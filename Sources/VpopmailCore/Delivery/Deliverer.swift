@@ -9,8 +9,8 @@ public final class Deliverer {
     public let installation: Installation
     let request: DeliveryRequest
     var message: Message
-    let user: String
-    let host: String
+    let user: UserName
+    let host: DomainName
     let recipient: String
     let headers: [String]
     /// Where `.qmail` lines run: the recipient's home (`./Maildir/` lines are relative to it,
@@ -22,13 +22,13 @@ public final class Deliverer {
         _ = line.withCString { write(1, $0, strlen($0)) }
     }
 
-    /// `request` must have passed `DeliveryRequest.refusal`.
-    public init(_ installation: Installation, request: DeliveryRequest, message: Message) {
+    /// The message for `user@host` (`DeliveryRequest.recipient`).
+    public init(_ installation: Installation, request: DeliveryRequest, user: UserName, host: DomainName, message: Message) {
         self.installation = installation
         self.request = request
         self.message = message
-        user = (request.ext ?? "").lowercased()
-        host = (request.host ?? "").lowercased()
+        self.user = user
+        self.host = host
         recipient = "\(user)@\(host)"
         headers = message.headerLines()
     }
@@ -76,11 +76,11 @@ public final class Deliverer {
     /// default delivery.
     func assignedDomain() throws(DeliveryOutcome) -> DomainInfo {
         do {
-            if let d = try v.qmail.lookup(host) { return d }
+            if let d = try v.domain(host) { return d }
         } catch {
             throw .deferred(BounceText.storeError(error.message))
         }
-        throw .deferred(BounceText.domainNotAssigned(host))
+        throw .deferred(BounceText.domainNotAssigned(host.text))
     }
 
     /// A `Delivered-To: <addr>` line equal to ours is a loop (case-insensitive).
@@ -225,7 +225,7 @@ public final class Deliverer {
         if request.dtline.hasPrefix("Delivered-To: ") {
             var a = request.dtline.dropFirst(14)
             if a.hasSuffix("\n") { a = a.dropLast() }
-            if a.lowercased().hasPrefix(host + "-") { a = a.dropFirst(host.count + 1) }
+            if a.lowercased().hasPrefix(host.text + "-") { a = a.dropFirst(host.text.count + 1) }
             dt = String(a)
         }
         message.rewind()

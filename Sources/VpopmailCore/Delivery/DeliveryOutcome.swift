@@ -36,14 +36,19 @@ public struct DeliveryRequest: Sendable {
         self.toStdout = toStdout
     }
 
-    /// The checks that need neither the message nor the installation: the arguments, and a
-    /// recipient whose names could never be a mailbox. Nil when the request can go on.
+    /// The recipient, or why there is none: the checks that need neither the message nor the
+    /// installation (the arguments, and names that could never be a mailbox).
+    public var recipient: Result<(user: UserName, domain: DomainName), DeliveryOutcome> {
+        guard defaultDelivery != nil else { return .failure(.deferred(BounceText.badSyntax)) }
+        guard let ext, let host else { return .failure(.bounce(BounceText.noExtension)) }
+        guard let u = UserName(ext) else { return .failure(.bounce(BounceText.invalidUser)) }
+        guard let h = DomainName(host) else { return .failure(.bounce(BounceText.invalidDomain)) }
+        return .success((u, h))
+    }
+
+    /// Why the request cannot go on, nil when it can.
     public var refusal: DeliveryOutcome? {
-        guard defaultDelivery != nil else { return .deferred(BounceText.badSyntax) }
-        guard let ext, let host else { return .bounce(BounceText.noExtension) }
-        let u = ext.lowercased(), h = host.lowercased()
-        guard Validate.isUsernameValid(u), u.utf8.count <= LengthLimits.maxUserName else { return .bounce(BounceText.invalidUser) }
-        guard Validate.isDomainValid(h), h.utf8.count <= LengthLimits.maxDomain else { return .bounce(BounceText.invalidDomain) }
+        if case .failure(let o) = recipient { return o }
         return nil
     }
 }

@@ -49,7 +49,7 @@ public struct RecipientResolver {
 
     public init(_ installation: Installation) { self.installation = installation }
 
-    public func resolve(_ user: String, in d: DomainInfo) throws(DeliveryOutcome) -> Recipient {
+    public func resolve(_ user: UserName, in d: DomainInfo) throws(DeliveryOutcome) -> Recipient {
         let found: Recipient?
         do { found = try find(user, in: d) } catch { throw .deferred(BounceText.storeError(error.message)) }
         guard let found else { throw .bounce(BounceText.invalidUser) }
@@ -57,8 +57,9 @@ public struct RecipientResolver {
     }
 
     /// Nil when the qmail-ext base name is not a user name.
-    func find(_ user: String, in d: DomainInfo) throws(VpopmailError) -> Recipient? {
+    func find(_ name: UserName, in d: DomainInfo) throws(VpopmailError) -> Recipient? {
         let v = installation
+        let user = name.text
         if v.stores.aliases.needsLookupAtDelivery {
             var lines = try v.stores.aliases.lines(of: user, in: d)
             var defaultPart: String? = nil
@@ -74,11 +75,10 @@ public struct RecipientResolver {
             }
             if !lines.isEmpty { return .alias(lines: lines, defaultPart: defaultPart) }
         }
-        if let a = try v.stores.accounts.account(user, in: d) { return .mailbox(a, extension: nil) }
+        if let a = try v.stores.accounts.account(name, in: d) { return .mailbox(a, extension: nil) }
         // qmail-ext: joe-foo.bar is joe with the extension foo:bar when there is no joe-foo.bar.
         if v.config.qmailExt, let dash = user.firstIndex(of: "-") {
-            let base = String(user[..<dash])
-            guard Validate.isUsernameValid(base) else { return nil }
+            guard let base = UserName(String(user[..<dash])) else { return nil }
             if let a = try v.stores.accounts.account(base, in: d) {
                 return .mailbox(a, extension: String(user[user.index(after: dash)...].map { $0 == "." ? ":" : $0 }))
             }

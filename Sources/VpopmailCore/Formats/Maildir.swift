@@ -26,7 +26,7 @@ public enum Maildir {
         guard let m = parts.lastIndex(of: "Maildir"), m >= 2 else { return nil }
         let user = String(DirControl.user(ofHomeName: Substring(parts[m - 1])))
         parts = Array(parts[..<(m - 1)])
-        guard let domain = parts.last(where: { $0.contains(".") }), Validate.isUsernameValid(user) else { return nil }
+        guard let domain = parts.last(where: { $0.contains(".") }), UserName(user) != nil else { return nil }
         return "\(user)@\(domain)"
     }
 

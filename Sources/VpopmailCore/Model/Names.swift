@@ -1,9 +1,44 @@
-/// Name rules (docs/formats.md, "Names and lengths"), with upstream's path-traversal hole closed: `/` and a leading `.`
-/// are refused in user names.
-public enum Validate {
-    /// Whether every byte of a (lower-cased) user name is allowed: letters, digits and
-    /// `!#$&'*+-.=?^_`{|}~`, not starting with a dot.
-    public static func isUsernameValid(_ name: String) -> Bool {
+/// A user name as vpopmail keeps it (docs/formats.md, "Names and lengths"): lower case, 1 to
+/// 64 bytes of letters, digits and `!#$&'*+-.=?^_`{|}~`, not starting with a dot. Upstream also
+/// allows `/` and a leading `.`, which make paths out of names (`../x`); we do not. The rules
+/// are here and nowhere else: every name from a flag, an fd, the environment or a file becomes
+/// a `UserName` (or is refused) once, and travels typed after that.
+public struct UserName: Hashable, Sendable, CustomStringConvertible {
+    public let text: String
+
+    /// The name of an account to look up, lower-cased; nil when no account can have it.
+    public init?(_ s: String) {
+        guard s.utf8.count <= LengthLimits.maxUserName, UserName.isValid(s) else { return nil }
+        text = s.utf8.contains(where: { $0 >= 65 && $0 <= 90 }) ? s.lowercased() : s
+    }
+
+    /// The name of a new account: also not `vpasswd`. One-character names are allowed
+    /// (upstream and existing trees have them); their homes cannot meet a hash bucket
+    /// (`homeName`).
+    public init(newAccount s: String) throws(VpopmailError) {
+        let u = s.lowercased()
+        if u.utf8.count > LengthLimits.maxUserName { throw VpopmailError(.userNameTooLong) }
+        if u.isEmpty { throw VpopmailError(.illegalUsername, "Illegal username: empty") }
+        guard UserName.isValid(u), u != "vpasswd" else {
+            throw VpopmailError(.illegalUsername, "Illegal username: \(Validate.printable(u))")
+        }
+        text = u
+    }
+
+    /// A name to look up that is too long is an error (`.userNameTooLong`); one no account can
+    /// have is nil.
+    public static func lookup(_ s: String) throws(VpopmailError) -> UserName? {
+        if s.utf8.count > LengthLimits.maxUserName { throw VpopmailError(.userNameTooLong) }
+        return UserName(s)
+    }
+
+    /// The name of the account's home directory inside its bucket (`DirControl.homeName`).
+    public var homeName: String { DirControl.homeName(for: text) }
+
+    public var description: String { text }
+
+    /// Every byte in the alphabet, not starting with a dot, not empty (either case).
+    static func isValid(_ name: String) -> Bool {
         var first = true
         for b in name.utf8 {
             if first && b == UInt8(ascii: ".") { return false }
@@ -22,9 +57,43 @@ public enum Validate {
         }
         return !first
     }
+}
 
-    /// Domain characters only: `-`, `.`, digits, letters.
-    public static func isDomainValid(_ d: String) -> Bool {
+/// A domain name (docs/formats.md, "Names and lengths"): lower case, 1 to 96 bytes of letters,
+/// digits, `-` and `.`; a new domain follows vadddomain's stricter rules.
+public struct DomainName: Hashable, Sendable, CustomStringConvertible {
+    public let text: String
+
+    /// A domain to look up, lower-cased; nil when no domain can have the name.
+    public init?(_ s: String) {
+        guard s.utf8.count <= LengthLimits.maxDomain, DomainName.isValid(s) else { return nil }
+        text = s.utf8.contains(where: { $0 >= 65 && $0 <= 90 }) ? s.lowercased() : s
+    }
+
+    /// A new domain: 3 to 96 characters, a `.`, a last label of 2 to 63 characters, no leading
+    /// or trailing `-` or `.`, no `..`.
+    public init(newDomain s: String) throws(VpopmailError) {
+        let d = s.lowercased()
+        if d.utf8.count > LengthLimits.maxDomain { throw VpopmailError(.domainNameTooLong) }
+        guard DomainName.isValid(d), d.utf8.count >= 3, d.contains("."), !d.contains(".."),
+              !d.hasPrefix("-"), !d.hasSuffix("-"), !d.hasPrefix("."), !d.hasSuffix("."),
+              (2...63).contains(d.split(separator: ".").last?.count ?? 0) else {
+            throw VpopmailError(.invalidDomainName, "Invalid domain name: \(Validate.printable(d))")
+        }
+        text = d
+    }
+
+    /// A domain to look up that is too long is an error (`.domainNameTooLong`); one no domain
+    /// can have is nil.
+    public static func lookup(_ s: String) throws(VpopmailError) -> DomainName? {
+        if s.utf8.count > LengthLimits.maxDomain { throw VpopmailError(.domainNameTooLong) }
+        return DomainName(s)
+    }
+
+    public var description: String { text }
+
+    /// Domain characters only: `-`, `.`, digits, letters; not empty.
+    static func isValid(_ d: String) -> Bool {
         if d.isEmpty { return false }
         for b in d.utf8 {
             switch b {
@@ -35,32 +104,10 @@ public enum Validate {
         }
         return true
     }
+}
 
-    /// The rules `vadddomain` adds: 3...96 characters, a dot, a TLD of 2...63 characters, no
-    /// leading or trailing `-` or `.`, no `..`.
-    public static func checkNewDomain(_ d: String) throws(VpopmailError) {
-        if d.utf8.count > LengthLimits.maxDomain { throw VpopmailError(.domainNameTooLong) }
-        guard isDomainValid(d), d.utf8.count >= 3, d.contains("."), !d.contains(".."),
-              !d.hasPrefix("-"), !d.hasSuffix("-"), !d.hasPrefix("."), !d.hasSuffix(".") else {
-            throw VpopmailError(.invalidDomainName, "Invalid domain name: \(Validate.printable(d))")
-        }
-        let tld = d.split(separator: ".").last ?? ""
-        guard (2...63).contains(tld.count) else {
-            throw VpopmailError(.invalidDomainName, "Invalid domain name: \(Validate.printable(d))")
-        }
-    }
-
-    /// Checks a user name for a new account. One-character names are allowed (upstream and
-    /// existing trees have them); their homes are named so that they cannot meet a hash bucket
-    /// (`DirControl.homeName`).
-    public static func checkUser(_ u: String) throws(VpopmailError) {
-        if u.utf8.count > LengthLimits.maxUserName { throw VpopmailError(.userNameTooLong) }
-        if u.isEmpty { throw VpopmailError(.illegalUsername, "Illegal username: empty") }
-        guard isUsernameValid(u), u != "vpasswd" else {
-            throw VpopmailError(.illegalUsername, "Illegal username: \(printable(u))")
-        }
-    }
-
+/// Text helpers of the name rules.
+public enum Validate {
     /// `s` with control characters shown as `?`, for error messages.
     public static func printable(_ s: String) -> String {
         String(String.UnicodeScalarView(s.unicodeScalars.map { $0.value < 32 || $0.value == 127 ? "?" : $0 }))

@@ -1,6 +1,6 @@
 extension Installation {
     func checkAliasName(_ alias: String) throws(VpopmailError) {
-        guard Validate.isUsernameValid(alias), alias != "default", alias.utf8.count <= LengthLimits.maxUserName else {
+        guard UserName(alias) != nil, alias != "default" else {
             throw VpopmailError(.illegalUsername, "Illegal alias name: \(Validate.printable(alias))")
         }
     }

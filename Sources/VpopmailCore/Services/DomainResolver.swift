@@ -24,7 +24,7 @@ extension Installation {
                 }
             }
         }
-        if let d = config.defaultDomain { return d }
+        if let d = config.defaultDomain { return d.text }
         if let t = try? FS.readText(etcDir + "/defaultdomain"), let first = Bytes.textLines(t).first {
             return first.trimmingSpaces().lowercased()
         }

@@ -4,15 +4,19 @@ import Glibc
 
 extension Installation {
     /// A domain (real or alias) from `users/assign`, or nil.
-    public func domain(_ name: String) throws(VpopmailError) -> DomainInfo? {
-        let n = name.lowercased()
-        guard Validate.isDomainValid(n), n.utf8.count <= LengthLimits.maxDomain else { return nil }
-        return try qmail.lookup(n)
+    public func domain(_ name: DomainName) throws(VpopmailError) -> DomainInfo? {
+        try qmail.lookup(name.text)
     }
 
+    /// The domain a command names, or nil (no domain can have the name, or there is none).
+    public func domain(_ name: String) throws(VpopmailError) -> DomainInfo? {
+        guard let n = DomainName(name) else { return nil }
+        return try domain(n)
+    }
+
+    /// The domain a command names: `.domainNameTooLong`, `.domainDoesNotExist`.
     public func requireDomain(_ name: String) throws(VpopmailError) -> DomainInfo {
-        if name.utf8.count > LengthLimits.maxDomain { throw VpopmailError(.domainNameTooLong) }
-        guard let d = try domain(name) else { throw VpopmailError(.domainDoesNotExist) }
+        guard let n = try DomainName.lookup(name), let d = try domain(n) else { throw VpopmailError(.domainDoesNotExist) }
         return d
     }
 
@@ -24,8 +28,7 @@ extension Installation {
     /// Upstream's `vadddomain()` (without the postmaster account, which the command adds).
     public func addDomain(_ name: String, baseDir: String? = nil, uid: UInt32? = nil, gid: UInt32? = nil,
                           optimize: Bool = false) throws(VpopmailError) -> (domain: DomainInfo, notices: [String]) {
-        let domain = name.lowercased()
-        try Validate.checkNewDomain(domain)
+        let domain = try DomainName(newDomain: name).text
         let base = baseDir ?? home
         let owner = (uid: uid ?? vpopUID, gid: gid ?? vpopGID)
         let root = base + "/" + config.domainsDir
@@ -131,8 +134,7 @@ extension Installation {
 
     /// Upstream's `vaddaliasdomain()`.
     public func addAliasDomain(alias: String, real: String) throws(VpopmailError) -> [String] {
-        let a = alias.lowercased()
-        try Validate.checkNewDomain(a)
+        let a = try DomainName(newDomain: alias).text
         let r = try requireDomain(real)
         if a == r.realDomain { throw VpopmailError(.domainAlreadyExists, "real domain and alias domain are the same") }
         if try qmail.lookup(a) != nil { throw VpopmailError(.domainAlreadyExists) }
@@ -196,9 +198,8 @@ extension Installation {
 
     public func addIPMap(ip: String, domain: String) throws(VpopmailError) {
         try checkIP(ip)
-        let dom = domain.lowercased()
-        guard Validate.isDomainValid(dom) else { throw VpopmailError(.invalidDomainName) }
-        try stores.ipMap.add(ip: ip, domain: dom)
+        guard let dom = DomainName(domain) else { throw VpopmailError(.invalidDomainName) }
+        try stores.ipMap.add(ip: ip, domain: dom.text)
     }
 
     public func deleteIPMap(ip: String, domain: String) throws(VpopmailError) {

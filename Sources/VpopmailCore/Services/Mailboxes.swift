@@ -12,13 +12,13 @@ extension Installation {
 
     /// One account to add.
     public struct NewAccount: Sendable {
-        public var name: String
+        public var name: UserName
         public var password: NewPassword
         public var gecos: String?
         public var quota: Quota?
         public var apop: Bool
 
-        public init(name: String, password: NewPassword, gecos: String? = nil, quota: Quota? = nil, apop: Bool = false) {
+        public init(name: UserName, password: NewPassword, gecos: String? = nil, quota: Quota? = nil, apop: Bool = false) {
             self.name = name
             self.password = password
             self.gecos = gecos
@@ -48,8 +48,7 @@ extension Installation {
     private func prepare(_ n: NewAccount, limits: DomainLimits)
         throws(VpopmailError) -> (name: String, quota: Quota, hash: String, clear: String?, gecos: String) {
         if let g = n.gecos, g.contains(":") || g.contains("\n") { throw VpopmailError(.badChar, "bad character in gecos") }
-        let user = n.name.lowercased()
-        try Validate.checkUser(user)
+        let user = n.name.text
         if let g = n.gecos, g.utf8.count > LengthLimits.maxGecos { throw VpopmailError(.gecosTooLong) }
         var hash: String
         var clear: String? = nil
@@ -91,7 +90,7 @@ extension Installation {
         let lock = try stores.accounts.lock(domain: d)
         defer { lock.unlock() }
         if list.count == 1 {
-            if try stores.accounts.account(prepared[0].name, in: d) != nil { throw VpopmailError(.usernameExists, "Username exists: \(prepared[0].name)") }
+            if try stores.accounts.account(list[0].name, in: d) != nil { throw VpopmailError(.usernameExists, "Username exists: \(prepared[0].name)") }
         }
         if limits.maxPopAccounts >= 0 {
             let have = try stores.accounts.accounts(in: d).count
@@ -215,12 +214,11 @@ extension Installation {
     }
 
     /// One account, or nil.
+    /// The account a command names, or nil: `.domainNameTooLong`, `.domainDoesNotExist`,
+    /// `.userNameTooLong`.
     public func user(_ name: String, domain: String) throws(VpopmailError) -> (account: Account, domain: DomainInfo)? {
         let d = try requireDomain(domain)
-        let u = name.lowercased()
-        if u.utf8.count > LengthLimits.maxUserName { throw VpopmailError(.userNameTooLong) }
-        guard Validate.isUsernameValid(u) else { return nil }
-        guard let a = try stores.accounts.account(u, in: d) else { return nil }
+        guard let u = try UserName.lookup(name), let a = try stores.accounts.account(u, in: d) else { return nil }
         return (a, d)
     }
 
@@ -250,23 +248,23 @@ extension Installation {
 
     /// Upstream's `vdeluser()`.
     public func deleteUser(_ name: String, domain: String) throws(VpopmailError) {
-        let u = name.lowercased()
-        if u.isEmpty { throw VpopmailError(.illegalUsername) }
+        if name.isEmpty { throw VpopmailError(.illegalUsername) }
         let d = try requireDomain(domain)
         let lock = try stores.accounts.lock(domain: d)
         defer { lock.unlock() }
-        guard let a = try stores.accounts.account(u, in: d) else { throw VpopmailError(.userDoesNotExist) }
+        guard let name = UserName(name), let a = try stores.accounts.account(name, in: d) else { throw VpopmailError(.userDoesNotExist) }
+        let u = name.text
         if catchAllUser(d) == u { throw VpopmailError(.cannotDeleteCatchall) }
         onchange("del_user", "\(u)@\(d.realDomain)", "-", .before)
         defer { onchange("del_user", "\(u)@\(d.realDomain)", "-", .after) }
-        guard try stores.accounts.remove(u, in: d) else { throw VpopmailError(.userDoesNotExist) }
+        guard try stores.accounts.remove(name, in: d) else { throw VpopmailError(.userDoesNotExist) }
         try? stores.lastAuth.forget(a, in: d)
         if config.usersBigDir {
             // Record the bucket for back-fill: the path between the domain dir and the user dir.
             let prefix = d.dir + "/"
             if a.home.hasPrefix(prefix) {
                 let rel = a.home.dropFirst(prefix.count)
-                if let slash = rel.lastIndex(of: "/"), rel[rel.index(after: slash)...] == DirControl.homeName(for: u) {
+                if let slash = rel.lastIndex(of: "/"), rel[rel.index(after: slash)...] == name.homeName {
                     try DirControlFreeList.add(d.dir + "/.dir_control_free", bucket: String(rel[..<slash]), sync: sync)
                 }
             }
@@ -285,10 +283,12 @@ extension Installation {
     public func modifyUser(_ name: String, domain: String, rebuildIndex: Bool = true,
                            _ change: (inout Account) throws(VpopmailError) -> Void) throws(VpopmailError) -> Account {
         let d = try requireDomain(domain)
-        let u = name.lowercased()
         let lock = try stores.accounts.lock(domain: d)
         defer { lock.unlock() }
-        guard var a = try stores.accounts.account(u, in: d) else { throw VpopmailError(.userDoesNotExist) }
+        guard let name = UserName(name), var a = try stores.accounts.account(name, in: d) else {
+            throw VpopmailError(.userDoesNotExist)
+        }
+        let u = name.text
         try change(&a)
         a.name = u
         if a.gecos.utf8.count > LengthLimits.maxGecos { throw VpopmailError(.gecosTooLong) }

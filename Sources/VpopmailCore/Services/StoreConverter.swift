@@ -74,11 +74,14 @@ public struct StoreConverter {
     /// 2 characters or fewer) are skipped, accounts already present are left alone.
     public func importSystem(_ list: [Account], into d: DomainInfo) throws(VpopmailError) -> Int {
         let existing = Set(try target.stores.accounts.accounts(in: d).map(\.name))
-        let add = list.filter { $0.passwordHash.utf8.count > 2 && !existing.contains($0.name) && Validate.isUsernameValid($0.name) }
+        let add = list.compactMap { a -> (UserName, Account)? in
+            guard a.passwordHash.utf8.count > 2, !existing.contains(a.name), let n = UserName(a.name) else { return nil }
+            return (n, a)
+        }
         var i = 0
         while i < add.count {
             let part = add[i..<min(i + 10_000, add.count)]
-            try target.addUsers(part.map { Installation.NewAccount(name: $0.name, password: .hash($0.passwordHash), gecos: $0.gecos) },
+            try target.addUsers(part.map { Installation.NewAccount(name: $0.0, password: .hash($0.1.passwordHash), gecos: $0.1.gecos) },
                                 domain: d.realDomain)
             i += part.count
             progress(i, add.count)

@@ -20,7 +20,7 @@ public protocol AccountStore: StoreComponent {
     /// Serialises writers of one domain (held until released).
     func lock(domain: DomainInfo) throws(VpopmailError) -> FileLock
     /// One account, or nil.
-    func account(_ name: String, in domain: DomainInfo) throws(VpopmailError) -> Account?
+    func account(_ name: UserName, in domain: DomainInfo) throws(VpopmailError) -> Account?
     /// All accounts of the domain, sorted by the bytes of their names.
     func accounts(in domain: DomainInfo) throws(VpopmailError) -> [Account]
     /// Adds accounts; throws `.usernameExists` (and adds none) when one is present.
@@ -28,7 +28,7 @@ public protocol AccountStore: StoreComponent {
     /// Replaces the account with the same name; `.userDoesNotExist` when missing.
     func update(_ account: Account, in domain: DomainInfo, rebuildIndex: Bool) throws(VpopmailError)
     /// Removes an account; false when it was not there.
-    func remove(_ name: String, in domain: DomainInfo) throws(VpopmailError) -> Bool
+    func remove(_ name: UserName, in domain: DomainInfo) throws(VpopmailError) -> Bool
     /// Whether the store keeps a derived index (`vpasswd.cdb`) that `rebuildIndex` rebuilds.
     var keepsIndex: Bool { get }
     /// Rebuilds derived indexes (`vpasswd.cdb` from `vpasswd`).

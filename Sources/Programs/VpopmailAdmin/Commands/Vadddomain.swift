@@ -61,7 +61,7 @@ enum Vadddomain: AdminCommand {
         let domain = domainArg.lowercased()
         let q: Quota?
         do throws(VpopmailError) {
-            try Validate.checkNewDomain(domain)
+            _ = try DomainName(newDomain: domain)
             if try v.domain(domain) != nil { throw VpopmailError(.domainAlreadyExists) }
             q = try quota.map { (s) throws(VpopmailError) in try Quota.parse(s) }
         } catch { throw fail(error) }
@@ -86,7 +86,7 @@ enum Vadddomain: AdminCommand {
             // Part of the domain's creation: no add_user onchange event (as upstream).
             v.suppressChangeHooks = true
             defer { v.suppressChangeHooks = false }
-            try v.addUser(.init(name: "postmaster", password: .clear(clear), gecos: "Postmaster", quota: q), domain: domain)
+            try v.addUser(.init(name: UserName("postmaster")!, password: .clear(clear), gecos: "Postmaster", quota: q), domain: domain)
         } catch {
             // Upstream exits 0 here (bug); we report the failure and roll the domain back.
             say("Error: \(error.message)")
@@ -96,7 +96,7 @@ enum Vadddomain: AdminCommand {
         if bounce || catchAll != nil {
             var delivery = "bounce-no-mailbox"
             if let e = catchAll {
-                delivery = e.contains("@") ? e : d.dir + "/" + (Validate.isUsernameValid(e) ? DirControl.homeName(for: e.lowercased()) : e)
+                delivery = e.contains("@") ? e : d.dir + "/" + (UserName(e)?.homeName ?? e)
             }
             do {
                 try sys(.couldNotUpdateFile) { () throws(SystemError) in

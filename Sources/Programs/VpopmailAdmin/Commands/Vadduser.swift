@@ -69,7 +69,7 @@ enum Vadduser: AdminCommand {
         }
         do {
             let password: Installation.NewPassword = clear != nil ? .clear(try v.clearPassword(clear!)) : .hash(hash ?? "")
-            try v.addUser(.init(name: user, password: password, gecos: gecos, quota: q), domain: domain)
+            try v.addUser(.init(name: try UserName(newAccount: user), password: password, gecos: gecos, quota: q), domain: domain)
         } catch {
             throw failWithPolicy(v, error)
         }
@@ -111,9 +111,10 @@ enum Vadduser: AdminCommand {
                 say("Error: \(path):\(lineNo): not a full email address: \(Validate.printable(f[0]))")
                 return Exit(.parseError).status
             }
-            let pw: Installation.NewPassword
+            let name: UserName, pw: Installation.NewPassword
             let quota: Quota?
             do {
+                name = try UserName(newAccount: user)
                 pw = (f[1].hasPrefix("$") || f[1].hasPrefix("{")) ? .hash(f[1]) : .clear(try v.clearPassword(f[1]))
                 quota = f.count > 2 && !f[2].isEmpty ? try Quota.parse(f[2]) : nil
             } catch {
@@ -122,7 +123,7 @@ enum Vadduser: AdminCommand {
             }
             let gecos = f.count > 3 && !f[3].isEmpty ? f[3] : nil
             if byDomain[domain] == nil { order.append(domain) }
-            byDomain[domain, default: []].append(.init(name: user, password: pw, gecos: gecos, quota: quota))
+            byDomain[domain, default: []].append(.init(name: name, password: pw, gecos: gecos, quota: quota))
         }
         var total = 0
         for domain in order {
