@@ -144,8 +144,7 @@ import Testing
     @Test func onchangeHookSeesEveryChange() throws {
         let s = try Site(config: "onchange-script = y\n")
         let log = s.root + "/onchange.log"
-        try "#!/bin/sh\nprintf '%s|%s|%s|%s\\n' \"$1\" \"$2\" \"$3\" \"$4\" >> \(log)\n".write(toFile: s.home + "/etc/onchange", atomically: true, encoding: .utf8)
-        chmod(s.home + "/etc/onchange", 0o755)
+        try writeScript("#!/bin/sh\nprintf '%s|%s|%s|%s\\n' \"$1\" \"$2\" \"$3\" \"$4\" >> \(log)\n", to: s.home + "/etc/onchange")
         try s.ok(["vadddomain", "example.com", "pw"])
         try s.ok(["vadduser", "joe@example.com", "pw"])
         try s.ok(["vpasswd", "joe@example.com", "pw2"])

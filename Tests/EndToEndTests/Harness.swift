@@ -252,6 +252,19 @@ final class Site: @unchecked Sendable {
     }
 }
 
+/// Writes an executable script. Through a close-on-exec descriptor: a process that another test
+/// starts meanwhile must not inherit it open for writing, which would make running the script
+/// fail with "Text file busy".
+func writeScript(_ text: String, to path: String) throws {
+    unlink(path)
+    let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o755)
+    guard fd >= 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
+    defer { close(fd) }
+    let bytes = Array(text.utf8)
+    guard write(fd, bytes, bytes.count) == bytes.count else { throw POSIXError(.EIO) }
+    fchmod(fd, 0o755)
+}
+
 /// Runs a program outside any site (tinycdb's cdb etc.).
 func tool(_ argv: [String]) throws -> Result {
     let p = Process()

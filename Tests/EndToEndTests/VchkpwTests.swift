@@ -254,8 +254,7 @@ final class SyslogCollector {
     @Test func dovecotModeReportsIdsInsteadOfSwitching() throws {
         let s = try site()
         let reply = s.root + "/checkpassword-reply"
-        try "#!/bin/sh\nid -u\nenv\n".write(toFile: reply, atomically: true, encoding: .utf8)
-        chmod(reply, 0o755)
+        try writeScript("#!/bin/sh\nid -u\nenv\n", to: reply)
         let r = try s.vchkpw("joe@example.com", "secret", program: [reply], env: ["SERVICE": "imap", "TCPLOCALPORT": "11143"])
         #expect(r.status == 0)
         #expect(r.out.hasPrefix("0\n"))

@@ -60,8 +60,7 @@ import Testing
         let out = s.root + "/out/injected"
         try FileManager.default.createDirectory(atPath: s.qmail + "/bin", withIntermediateDirectories: true)
         let script = "#!/bin/sh\necho \"args: $*\" >> \(out)\ncat >> \(out)\nexit \(status)\n"
-        try script.write(toFile: s.qmail + "/bin/qmail-inject", atomically: true, encoding: .utf8)
-        chmod(s.qmail + "/bin/qmail-inject", 0o755)
+        try writeScript(script, to: s.qmail + "/bin/qmail-inject")
         return out
     }
 
@@ -125,9 +124,8 @@ import Testing
         let (s, md) = try site()
         // A spamc stand-in: flags messages that mention SPAM, passes the rest through.
         let spamc = s.root + "/spamc"
-        try "#!/bin/sh\nmsg=$(cat)\ncase \"$msg\" in *SPAM*) printf 'X-Spam-Flag: YES\\n%s\\n' \"$msg\";; *) printf 'X-Spam-Flag: NO\\n%s\\n' \"$msg\";; esac\n"
-            .write(toFile: spamc, atomically: true, encoding: .utf8)
-        chmod(spamc, 0o755)
+        try writeScript("#!/bin/sh\nmsg=$(cat)\ncase \"$msg\" in *SPAM*) printf 'X-Spam-Flag: YES\\n%s\\n' \"$msg\";; *) printf 'X-Spam-Flag: NO\\n%s\\n' \"$msg\";; esac\n",
+                        to: spamc)
         try "spamassassin = y\nspamc-prog = \(spamc)\n".write(toFile: s.home + "/etc/vpopmail.conf", atomically: true, encoding: .utf8)
         #expect(try s.deliver(body, to: "joe", at: "example.com").status == 0)
         #expect(try s.deliver("Subject: SPAM offer\n\nbuy\n", to: "joe", at: "example.com").status == 0)

@@ -25,12 +25,29 @@ public enum Handover {
     /// Whether this process is a twin that another program handed over to.
     public static var handedOver: Bool { getenv(marker) != nil }
 
-    /// The driver of `auth-module` among `drivers`, nil when this executable lacks it. A twin
-    /// that has it clears the hand-over mark, so that the programs it runs may hand over again.
-    public static func driver(_ location: Installation.Location, among drivers: [any StoreDriver.Type]) -> (any StoreDriver.Type)? {
-        guard let d = location.driver(among: drivers) else { return nil }
+    /// The installation, on the driver `auth-module` names among `drivers`; when this
+    /// executable lacks it, `prepare` puts the input back and `<program>-<store>` runs instead.
+    /// (A parameter pack rather than an array: an array of metatypes costs vchkpw and
+    /// vdelivermail a run-time type instantiation at every start.)
+    public static func open<each D: StoreDriver>(_ program: String, drivers: repeat (each D).Type,
+                                                 prepare: () -> Void = {}) throws(VpopmailError) -> Installation {
+        let location = try Installation.locate()
+        var found: (any StoreDriver.Type)? = nil
+        for d in repeat each drivers { if found == nil && d.name == location.config.authModule { found = d } }
+        return try open(program, location, found, prepare)
+    }
+
+    /// The same with the drivers in an array (the administration commands).
+    public static func open(_ program: String, drivers: [any StoreDriver.Type]) throws(VpopmailError) -> Installation {
+        let location = try Installation.locate()
+        return try open(program, location, location.driver(among: drivers), {})
+    }
+
+    static func open(_ program: String, _ location: Installation.Location, _ driver: (any StoreDriver.Type)?,
+                     _ prepare: () -> Void) throws(VpopmailError) -> Installation {
+        guard let driver else { try exec(program: program, store: location.config.authModule, home: location.home, prepare: prepare) }
         arrived()
-        return d
+        return try location.open(driver)
     }
 
     /// This program has what it was handed over for: the programs it runs may hand over again.

@@ -60,21 +60,14 @@ public enum Vchkpw {
 
         let installation: Installation
         do {
-            let location = try Installation.locate()
-            var found: (any StoreDriver.Type)? = nil
-            for d in repeat each drivers { if found == nil && d.name == location.config.authModule { found = d } }
-            guard let driver = found else {
+            installation = try Handover.open("vchkpw", drivers: repeat each drivers) {
                 // The twin reads the same input on a new fd 3; fd 4 (Dovecot's reply) passes on.
-                try Handover.exec(program: "vchkpw", store: location.config.authModule, home: location.home) {
-                    var p: [Int32] = [0, 0]
-                    guard pipe(&p) == 0 else { return }
-                    _ = input.withUnsafeBytes { write(p[1], $0.baseAddress!, $0.count) }
-                    close(p[1])
-                    if p[0] != 3 { dup2(p[0], 3); close(p[0]) }
-                }
+                var p: [Int32] = [0, 0]
+                guard pipe(&p) == 0 else { return }
+                _ = input.withUnsafeBytes { write(p[1], $0.baseAddress!, $0.count) }
+                close(p[1])
+                if p[0] != 3 { dup2(p[0], 3); close(p[0]) }
             }
-            Handover.arrived()
-            installation = try location.open(driver)
         } catch {
             LoginLog(logName: request.logName, ip: request.remoteIP).emit(.configurationError(error.message))
             exit(111)

@@ -38,9 +38,9 @@ public enum Vdelivermail {
                                       rpline: Proc.env("RPLINE") ?? "", dtline: Proc.env("DTLINE") ?? "",
                                       toStdout: Proc.env("DELIVER_TO_STDOUT") != nil)
         let user: UserName, host: DomainName
-        switch request.recipient {
-        case .success(let r): (user, host) = r
-        case .failure(let refusal): finish(refusal)
+        switch request.addressee {
+        case .to(let u, let h): (user, host) = (u, h)
+        case .refused(let refusal): finish(refusal)
         }
 
         let message: Message
@@ -49,18 +49,11 @@ public enum Vdelivermail {
 
         let installation: Installation
         do {
-            let location = try Installation.locate()
-            var found: (any StoreDriver.Type)? = nil
-            for d in repeat each drivers { if found == nil && d.name == location.config.authModule { found = d } }
-            guard let driver = found else {
+            installation = try Handover.open("vdelivermail", drivers: repeat each drivers) {
                 // The twin reads the message on stdin from its start.
-                try Handover.exec(program: "vdelivermail", store: location.config.authModule, home: location.home) {
-                    if message.fd != 0 { dup2(message.fd, 0) }
-                    lseek(0, 0, SEEK_SET)
-                }
+                if message.fd != 0 { dup2(message.fd, 0) }
+                lseek(0, 0, SEEK_SET)
             }
-            Handover.arrived()
-            installation = try location.open(driver)
         } catch {
             finish(.deferred(BounceText.configuration(error.message)))
         }

@@ -20,6 +20,17 @@ extension AdminCommand {
     static func printUsage() {
         for l in usage { say(l) }
     }
+
+    /// The operands of a command whose one option is `-v` (the version); after a bad option,
+    /// or without operands, the usage is printed and nil returned (exit 255).
+    static func versionOnlyOperands(_ args: [String]) -> [String]? {
+        var g = GetOpt(args, "v")
+        while let c = g.next() {
+            if c == "v" { say(versionString) } else { printUsage(); return nil }
+        }
+        if g.rest.isEmpty { printUsage(); return nil }
+        return g.rest
+    }
 }
 
 /// What a command needs besides its arguments: the store drivers this executable links.
@@ -30,11 +41,7 @@ struct AdminContext {
     /// store when this one lacks it; a failure is reported and becomes the exit status.
     func open() throws(Exit) -> Installation {
         do {
-            let l = try Installation.locate()
-            guard let driver = Handover.driver(l, among: drivers) else {
-                try Handover.exec(program: "vpopmail", store: l.config.authModule, home: l.home)
-            }
-            return try l.open(driver)
+            return try Handover.open("vpopmail", drivers: drivers)
         } catch {
             warn("Error - \(error.message). Initial open.")
             throw Exit(error.code)

@@ -33,11 +33,11 @@ public struct Authenticator {
         let login = String(decoding: r.login, as: UTF8.self)
         var (user, domainName) = Validate.splitAddress(login)
         if domainName.isEmpty { domainName = v.defaultDomain(localIP: r.localIP) }
-        let domainOfLogin = DomainName(domainName)
-        guard let name = UserName(user), domainName.isEmpty || domainOfLogin != nil else {
+        guard UserName.accepts(user), domainName.isEmpty || DomainName.accepts(domainName) else {
             log.emit(.invalidCharacters)
             return .badCharacters
         }
+        let name = UserName(checked: user)
         log.user = user
         log.domain = domainName
         let vpopUser = login.lowercased()
@@ -48,12 +48,13 @@ public struct Authenticator {
 
         var found: (account: Account, domain: DomainInfo)? = nil
         do {
-            if let dn = domainOfLogin, let d = try v.domain(dn), let a = try v.stores.accounts.account(name, in: d) { found = (a, d) }
+            if !domainName.isEmpty, let d = try v.domain(DomainName(checked: domainName)),
+               let a = try v.stores.accounts.account(name, in: d) { found = (a, d) }
         } catch {
             log.emit(.storeError(error.message))
             return .temporary
         }
-        guard var (account, domain) = found else {
+        guard case (var account, let domain)? = found else {
             if v.config.passwd { return systemLogin(r, service, user: user, password: password, vpopUser: vpopUser) }
             log.emit(.userNotFound)
             return .unknownUser

@@ -16,6 +16,8 @@ public final class Deliverer {
     /// Where `.qmail` lines run: the recipient's home (`./Maildir/` lines are relative to it,
     /// programs start in it), as qmail-local does. The process's own directory is left alone.
     var workingDirectory: String? = nil
+    /// `$DEFAULT` for the programs of a `<prefix>-default` alias (set in the child only).
+    var defaultPart: String? = nil
     /// Where vdelivermail's own lines go (stdout: qmail-local logs or bounces with them).
     public var say: (String) -> Void = { s in
         let line = s + "\n"
@@ -61,7 +63,7 @@ public final class Deliverer {
         }
         switch try RecipientResolver(v).resolve(user, in: domain) {
         case .alias(let lines, let defaultPart):
-            if let defaultPart { setenv("DEFAULT", defaultPart, 1) }
+            self.defaultPart = defaultPart
             for l in lines { try deliverLine(l, address: recipient, domain: domain) }
             say(BounceText.valiasesProcessed)
         case .mailbox(let account, let ext):
@@ -134,7 +136,7 @@ public final class Deliverer {
 
     /// An unknown user: the default-delivery argument.
     func deliverToDefault(_ domain: DomainInfo) throws(DeliveryOutcome) {
-        let arg = request.defaultDelivery ?? ""
+        let arg = request.defaultDelivery
         switch arg {
         case "delete":
             return
@@ -206,9 +208,10 @@ public final class Deliverer {
         }
     }
 
-    /// In a child about to run a program: its directory is the working directory.
+    /// In a child about to run a program: the working directory, and `$DEFAULT`.
     func enterWorkingDirectory() {
         if let wd = workingDirectory { _ = chdir(wd) }
+        if let defaultPart { setenv("DEFAULT", defaultPart, 1) }
     }
 
     static func exec(_ args: [String]) {

@@ -14,41 +14,45 @@ public enum DeliveryOutcome: Sendable, Equatable, Error {
 /// <default-delivery>` in the domain's `.qmail-default`, with `EXT`, `HOST`, `RPLINE` and
 /// `DTLINE` in the environment.
 public struct DeliveryRequest: Sendable {
-    /// The local part (`$EXT`), nil when unset.
-    public var ext: String?
-    /// The domain as addressed (`$HOST`), nil when unset.
-    public var host: String?
-    /// The second argument: `delete`, `bounce-no-mailbox`, a mailbox directory or an address;
-    /// nil when vdelivermail was not given exactly two arguments.
-    public var defaultDelivery: String?
+    /// Who the message is for, or why the request cannot go on: the checks that need neither
+    /// the message nor the installation (the arguments, and names that could never be a
+    /// mailbox).
+    public let addressee: Addressee
+    /// The second argument: `delete`, `bounce-no-mailbox`, a mailbox directory or an address.
+    public let defaultDelivery: String
     public var rpline: String
     public var dtline: String
     /// `$DELIVER_TO_STDOUT`: the message as it would be written, on stdout.
     public var toStdout: Bool
 
+    /// (An enum of its own rather than a `Result`, and no optional kept: those types are built
+    /// at run time, which vdelivermail would pay for every message.)
+    public enum Addressee: Sendable {
+        case to(UserName, DomainName)
+        case refused(DeliveryOutcome)
+    }
+
+    /// `ext` and `host` are `$EXT` and `$HOST` (nil when unset); `defaultDelivery` is nil when
+    /// vdelivermail was not given exactly two arguments.
     public init(ext: String?, host: String?, defaultDelivery: String?, rpline: String = "", dtline: String = "",
                 toStdout: Bool = false) {
-        self.ext = ext
-        self.host = host
-        self.defaultDelivery = defaultDelivery
+        switch (defaultDelivery, ext, host) {
+        case (nil, _, _): addressee = .refused(.deferred(BounceText.badSyntax))
+        case (_, let e?, let h?):
+            if !UserName.accepts(e) { addressee = .refused(.bounce(BounceText.invalidUser)) }
+            else if !DomainName.accepts(h) { addressee = .refused(.bounce(BounceText.invalidDomain)) }
+            else { addressee = .to(UserName(checked: e), DomainName(checked: h)) }
+        default: addressee = .refused(.bounce(BounceText.noExtension))
+        }
+        self.defaultDelivery = defaultDelivery ?? ""
         self.rpline = rpline
         self.dtline = dtline
         self.toStdout = toStdout
     }
 
-    /// The recipient, or why there is none: the checks that need neither the message nor the
-    /// installation (the arguments, and names that could never be a mailbox).
-    public var recipient: Result<(user: UserName, domain: DomainName), DeliveryOutcome> {
-        guard defaultDelivery != nil else { return .failure(.deferred(BounceText.badSyntax)) }
-        guard let ext, let host else { return .failure(.bounce(BounceText.noExtension)) }
-        guard let u = UserName(ext) else { return .failure(.bounce(BounceText.invalidUser)) }
-        guard let h = DomainName(host) else { return .failure(.bounce(BounceText.invalidDomain)) }
-        return .success((u, h))
-    }
-
     /// Why the request cannot go on, nil when it can.
     public var refusal: DeliveryOutcome? {
-        if case .failure(let o) = recipient { return o }
+        if case .refused(let o) = addressee { return o }
         return nil
     }
 }

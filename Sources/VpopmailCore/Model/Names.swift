@@ -8,7 +8,16 @@ public struct UserName: Hashable, Sendable, CustomStringConvertible {
 
     /// The name of an account to look up, lower-cased; nil when no account can have it.
     public init?(_ s: String) {
-        guard s.utf8.count <= LengthLimits.maxUserName, UserName.isValid(s) else { return nil }
+        guard UserName.accepts(s) else { return nil }
+        self.init(checked: s)
+    }
+
+    /// Whether an account can have the name `s` (in either case).
+    public static func accepts(_ s: String) -> Bool { s.utf8.count <= LengthLimits.maxUserName && isValid(s) }
+
+    /// A name `accepts` said yes to. (vchkpw and vdelivermail check and build in two steps: an
+    /// optional of a type of ours is built at run time, at every start.)
+    init(checked s: String) {
         text = s.utf8.contains(where: { $0 >= 65 && $0 <= 90 }) ? s.lowercased() : s
     }
 
@@ -66,7 +75,15 @@ public struct DomainName: Hashable, Sendable, CustomStringConvertible {
 
     /// A domain to look up, lower-cased; nil when no domain can have the name.
     public init?(_ s: String) {
-        guard s.utf8.count <= LengthLimits.maxDomain, DomainName.isValid(s) else { return nil }
+        guard DomainName.accepts(s) else { return nil }
+        self.init(checked: s)
+    }
+
+    /// Whether a domain can have the name `s` (in either case).
+    public static func accepts(_ s: String) -> Bool { s.utf8.count <= LengthLimits.maxDomain && isValid(s) }
+
+    /// A name `accepts` said yes to (see `UserName.init(checked:)`).
+    init(checked s: String) {
         text = s.utf8.contains(where: { $0 >= 65 && $0 <= 90 }) ? s.lowercased() : s
     }
 

@@ -79,16 +79,6 @@ public final class Installation {
         return Location(home: home, config: config, qmailDir: Proc.env("QMAILDIR").flatMap { $0.isEmpty ? nil : $0 })
     }
 
-    /// Opens the installation with the driver `auth-module` names; `.notSupported` when it is
-    /// not among `drivers` (a program then hands over to the executable that has it).
-    public static func open(drivers: [any StoreDriver.Type]) throws(VpopmailError) -> Installation {
-        let l = try locate()
-        guard let d = l.driver(among: drivers) else {
-            throw VpopmailError(.notSupported, "auth-module \(l.config.authModule) is not available in this program")
-        }
-        return try l.open(d)
-    }
-
     public static func locateHome() -> String {
         if let h = Proc.env("VPOPMAIL_HOME"), !h.isEmpty { return h }
         // <home>/bin/<program>, on the bytes of /proc/self/exe (every vchkpw and vdelivermail run

@@ -11,11 +11,7 @@ enum Vaddaliasdomain: AdminCommand {
     ]
 
     static func run(_ args: [String], _ context: AdminContext) throws(Exit) -> Int32 {
-        var g = GetOpt(args, "v")
-        while let c = g.next() {
-            if c == "v" { say(versionString) } else { printUsage(); return 255 }
-        }
-        let r = g.rest
+        guard let r = versionOnlyOperands(args) else { return 255 }
         guard r.count >= 2 else { printUsage(); return 255 }
         let a = r[0].lowercased(), b = r[1].lowercased()
         if a == b {

@@ -11,11 +11,7 @@ enum Vdeluser: AdminCommand {
     ]
 
     static func run(_ args: [String], _ context: AdminContext) throws(Exit) -> Int32 {
-        var g = GetOpt(args, "v")
-        while let c = g.next() {
-            if c == "v" { say(versionString) } else { printUsage(); return 255 }
-        }
-        guard let email = g.rest.first else { printUsage(); return 255 }
+        guard let email = versionOnlyOperands(args)?.first else { return 255 }
         let v = try context.open()
         let (user, domain) = splitEmail(v, email)
         do { try v.deleteUser(user, domain: domain) } catch { throw fail(error) }

@@ -11,11 +11,7 @@ enum Vsetuserquota: AdminCommand {
     ]
 
     static func run(_ args: [String], _ context: AdminContext) throws(Exit) -> Int32 {
-        var g = GetOpt(args, "v")
-        while let c = g.next() {
-            if c == "v" { say(versionString) } else { printUsage(); return 255 }
-        }
-        let rest = g.rest
+        guard let rest = versionOnlyOperands(args) else { return 255 }
         guard rest.count >= 2 else { printUsage(); return 255 }
         let v = try context.open()
         do throws(VpopmailError) {

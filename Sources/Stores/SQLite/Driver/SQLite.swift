@@ -17,11 +17,17 @@ public final class SQLiteConnection: SQLConnection {
     /// Opens (creating it 0600, owned by `owner`, when missing).
     public init(path: String, owner: (() -> (uid: UInt32, gid: UInt32))?) throws(SQLError) {
         self.path = path
-        let existed = access(path, F_OK) == 0
-        let old = umask(0o077)
+        // A new file is made 0600 here (SQLite gives its journals the database's mode), rather
+        // than under a umask of 077: the umask is the whole process's.
+        var existed = true
+        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0o600)
+        if fd >= 0 {
+            existed = false
+            fchmod(fd, 0o600)
+            Glibc.close(fd)
+        }
         var h: OpaquePointer?
         let rc = sqlite3_open_v2(path, &h, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nil)
-        umask(old)
         db = h
         if rc != SQLITE_OK {
             let msg = h.map { String(cString: sqlite3_errmsg($0)) } ?? "out of memory"
