@@ -51,7 +51,7 @@ for s in clientStores {
         let name = "\(p.program)-\(s.name)"
         storeTargets.append(.executableTarget(
             name: name,
-            dependencies: [.target(name: p.library), .target(name: module)] + (p.program == "vpopmail" ? ["StoreFiles", "StorePasswd"] : []),
+            dependencies: [.target(name: p.library), .target(name: module), "StoreFiles", "StorePasswd"],
             path: "\(dir)/\(p.program)",
             swiftSettings: noActorChecks,
             linkerSettings: [.unsafeFlags(["-static-stdlib"])]

@@ -195,6 +195,22 @@ let knownHash = "$6$saltsalt$TVLlQcbpFVof5W3Yz4DTP6gRstiNuHwwTt6GLc1E5n0U0aDehy0
         #expect(r.err == "Error - \(s.home)/etc/vpopmail.conf:2: unknown key 'no-such-key'. Initial open.\n")
     }
 
+    @Test func unknownStoreIsAConfigurationErrorEverywhere() throws {
+        let s = try Site(config: "auth-module = nosuchstore\n")
+        let r = try s.run(["vadduser", "a@example.com", "pw"])
+        #expect(r.status == 173 && r.err.contains("auth-module nosuchstore: no such store here"), "\(r.status) \(r.err)")
+        #expect(try s.vchkpw("a@example.com", "pw", env: ["TCPLOCALPORT": "110"]).status == 111)
+        let d = try s.deliver("Subject: x\n\nx\n", to: "a", at: "example.com")
+        #expect(d.status == 111 && d.out.contains("configuration error"), "\(d.out)")
+        // A twin serves the cdb files too (sites may name vchkpw-<store> directly).
+        let c = try Site()
+        try c.ok(["vadddomain", "example.com", "pw"])
+        try c.ok(["vadduser", "joe@example.com", "secret"])
+        let twin = try c.run([c.home + "/bin/vchkpw-sqlite", "/usr/bin/env"], stdin: "joe@example.com\0secret\0\0",
+                             env: ["TCPLOCALPORT": "110"], shellPrefix: "exec 3<&0 </dev/null;")
+        #expect(twin.status == 0 && twin.out.contains("USER=joe\n"), "\(twin.status) \(twin.err)")
+    }
+
     @Test func configurationChangesBehaviour() throws {
         let s = try Site(config: "hardquota = NOQUOTA\npassword-scheme = md5-crypt\nclear-passwd = y\ndomain-default-delivery = bounce-no-mailbox\n")
         try s.ok(["vadddomain", "example.com", "pw"])

@@ -1,5 +1,7 @@
-// vchkpw on the pgsql store.
+// vchkpw on the pgsql store (and the cdb files and /etc/passwd, as the plain one).
+import StoreFiles
+import StorePasswd
 import StorePostgres
 import VchkpwProgram
 
-Vchkpw.main(drivers: PostgresDriver.self)
+Vchkpw.main(drivers: PostgresDriver.self, FilesDriver.self, PasswdDriver.self)

@@ -1,5 +1,7 @@
-// vdelivermail on the sqlite store.
+// vdelivermail on the sqlite store (and the cdb files and /etc/passwd, as the plain one).
+import StoreFiles
+import StorePasswd
 import StoreSQLite
 import VdelivermailProgram
 
-Vdelivermail.main(drivers: SQLiteDriver.self)
+Vdelivermail.main(drivers: SQLiteDriver.self, FilesDriver.self, PasswdDriver.self)
