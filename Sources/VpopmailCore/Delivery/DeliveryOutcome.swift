@@ -36,13 +36,14 @@ public struct DeliveryRequest: Sendable {
     /// vdelivermail was not given exactly two arguments.
     public init(ext: String?, host: String?, defaultDelivery: String?, rpline: String = "", dtline: String = "",
                 toStdout: Bool = false) {
-        switch (defaultDelivery, ext, host) {
-        case (nil, _, _): addressee = .refused(.deferred(BounceText.badSyntax))
-        case (_, let e?, let h?):
+        if defaultDelivery == nil {
+            addressee = .refused(.deferred(BounceText.badSyntax))
+        } else if let e = ext, let h = host {
             if !UserName.accepts(e) { addressee = .refused(.bounce(BounceText.invalidUser)) }
             else if !DomainName.accepts(h) { addressee = .refused(.bounce(BounceText.invalidDomain)) }
             else { addressee = .to(UserName(checked: e), DomainName(checked: h)) }
-        default: addressee = .refused(.bounce(BounceText.noExtension))
+        } else {
+            addressee = .refused(.bounce(BounceText.noExtension))
         }
         self.defaultDelivery = defaultDelivery ?? ""
         self.rpline = rpline
