@@ -34,8 +34,9 @@ public enum Vchkpw {
     /// (A parameter pack rather than an array: an array of metatypes costs a run-time type
     /// instantiation at every start.)
     public static func main<each D: StoreDriver>(drivers: repeat (each D).Type) -> Never {
-        let argv = (0..<Int(CommandLine.argc)).map { String(cString: CommandLine.unsafeArgv[$0]!) }
-        let program = argv.count > 1 ? argv[1] : ""
+        // argv as the C runtime has it: the program to exec gets it unchanged, with no copy.
+        let argv = CommandLine.unsafeArgv
+        let program = CommandLine.argc > 1 ? String(cString: argv[1]!) : ""
         let port = Proc.env("TCPLOCALPORT") ?? ""
 
         // fd 3: at most a login's worth, and one byte more to tell a longer input.
@@ -82,11 +83,9 @@ public enum Vchkpw {
             if setenv(name, value, 1) != 0 { log.emit(.putenvFailed(name)); exit(code) }
         }
         func execProgram() -> Never {
-            guard argv.count > 1 else { exit(111) }
-            var cargs: [UnsafeMutablePointer<CChar>?] = argv[1...].map { strdup($0) }
-            cargs.append(nil)
-            execvp(argv[1], cargs)
-            log.emit(.execFailed(program: argv[1], errno: errno))
+            guard CommandLine.argc > 1 else { exit(111) }
+            execvp(argv[1]!, argv + 1)
+            log.emit(.execFailed(program: program, errno: errno))
             exit(111)
         }
         if request.viaDovecot {

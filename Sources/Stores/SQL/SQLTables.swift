@@ -10,7 +10,7 @@ public final class SQLLastAuth: LastAuthStore {
     public init(_ db: SQLDatabase) { self.db = db }
     public var storage: String { db.name }
 
-    var userColumn: String { db.dialect == .pgsql ? "userid" : "user" }
+    var userColumn: String { db.lastauthUser }
     var table: String { db.t("lastauth") }
 
     public func lastAuth(of a: Account, in d: DomainInfo) throws(VpopmailError) -> LastAuth? {
