@@ -4,7 +4,9 @@ import Glibc
 
 /// vdelivermail's decision and work (docs/vdelivermail.md): a `DeliveryRequest` and its message
 /// in, a `DeliveryOutcome` out. Resolves the recipient, runs the lines of its `.qmail` files
-/// (Maildirs, programs, forwards), enforces the quota, and writes the message durably.
+/// (Maildirs, programs, forwards), enforces the quota, and writes the message durably. Run by
+/// root it becomes the domain's owner once the domain is known, as qmail-local would have run
+/// vdelivermail: that changes the whole process, which is vdelivermail's own.
 public final class Deliverer {
     public let installation: Installation
     let request: DeliveryRequest
@@ -24,7 +26,7 @@ public final class Deliverer {
         _ = line.withCString { write(1, $0, strlen($0)) }
     }
 
-    /// The message for `user@host` (`DeliveryRequest.recipient`).
+    /// The message for `user@host` (`DeliveryRequest.addressee`).
     public init(_ installation: Installation, request: DeliveryRequest, user: UserName, host: DomainName, message: Message) {
         self.installation = installation
         self.request = request
