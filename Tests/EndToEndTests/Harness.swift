@@ -72,6 +72,9 @@ final class Site: @unchecked Sendable {
         home = root + "/home"
         qmail = root + "/qmail"
         let fm = FileManager.default
+        // A site that cannot be made (no server to connect to, say) leaves nothing behind.
+        var made = false
+        defer { if !made { try? fm.removeItem(atPath: root) } }
         for d in [home + "/bin", home + "/etc", home + "/domains", qmail + "/users", qmail + "/control"] {
             try fm.createDirectory(atPath: d, withIntermediateDirectories: true)
         }
@@ -91,6 +94,7 @@ final class Site: @unchecked Sendable {
         }
         try conf.write(toFile: home + "/etc/vpopmail.conf", atomically: true, encoding: .utf8)
         chown(root, 0, 0)
+        made = true
     }
 
     deinit {
