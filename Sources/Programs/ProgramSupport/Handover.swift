@@ -66,9 +66,7 @@ public enum Handover {
         }
         prepare()
         setenv(marker, "1", 1)
-        var cargs: [UnsafeMutablePointer<CChar>?] = (0..<Int(CommandLine.argc)).map { strdup(CommandLine.unsafeArgv[$0]!) }
-        cargs.append(nil)
-        execv(path, cargs)
+        execv(path, CommandLine.unsafeArgv)  // this process's own argv, NULL-terminated
         throw VpopmailError(.notSupported, "cannot run \(path): errno \(errno)")
     }
 

@@ -17,9 +17,7 @@ public struct UserName: Hashable, Sendable, CustomStringConvertible {
 
     /// A name `accepts` said yes to. (vchkpw and vdelivermail check and build in two steps: an
     /// optional of a type of ours is built at run time, at every start.)
-    init(checked s: String) {
-        text = s.utf8.contains(where: { $0 >= 65 && $0 <= 90 }) ? s.lowercased() : s
-    }
+    init(checked s: String) { text = s.lowercasedASCII }
 
     /// The name of a new account: also not `vpasswd`. One-character names are allowed
     /// (upstream and existing trees have them); their homes cannot meet a hash bucket
@@ -83,9 +81,7 @@ public struct DomainName: Hashable, Sendable, CustomStringConvertible {
     public static func accepts(_ s: String) -> Bool { s.utf8.count <= LengthLimits.maxDomain && isValid(s) }
 
     /// A name `accepts` said yes to (see `UserName.init(checked:)`).
-    init(checked s: String) {
-        text = s.utf8.contains(where: { $0 >= 65 && $0 <= 90 }) ? s.lowercased() : s
-    }
+    init(checked s: String) { text = s.lowercasedASCII }
 
     /// A new domain: 3 to 96 characters, a `.`, a last label of 2 to 63 characters, no leading
     /// or trailing `-` or `.`, no `..`.
@@ -141,6 +137,11 @@ public enum Validate {
         }
         return (e, "")
     }
+}
+
+extension String {
+    /// Lower-cased, without a copy when there is nothing to lower (names are ASCII).
+    var lowercasedASCII: String { utf8.contains(where: { $0 >= 65 && $0 <= 90 }) ? lowercased() : self }
 }
 
 extension StringProtocol {
