@@ -52,6 +52,8 @@ public enum VACode: Int32, Sendable, CaseIterable {
     case badQuota = -85
     case aliasExists = -86
     case notSupported = -87
+    case outsideTree = -88
+    case rootDomain = -89
 
     /// The text upstream's `verror()` prints (`Error: <text>`).
     public var text: String {
@@ -105,6 +107,8 @@ public enum VACode: Int32, Sendable, CaseIterable {
         case .badQuota: return "invalid quota"
         case .aliasExists: return "alias already exists"
         case .notSupported: return "not supported"
+        case .outsideTree: return "path outside its tree"
+        case .rootDomain: return "a domain may not be owned by root"
         }
     }
 

@@ -12,21 +12,28 @@ public final class FileLastAuth: LastAuthStore {
     public var storage: String { "files" }
 
     public func lastAuth(of a: Account, in d: DomainInfo) throws(VpopmailError) -> LastAuth? {
+        // As the domain owner and never through a symlink: the home is the owner's.
+        let fd = FS.asOwner(d.owner) { open(a.home + "/lastauth", O_RDONLY | O_NOFOLLOW | O_CLOEXEC) }
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
         var st = stat()
-        let p = a.home + "/lastauth"
-        guard posixStat(p, &st) == 0 else { return nil }
-        let ip = (try? FS.readText(p)).map { $0.trimmingSpaces() } ?? ""
+        guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { return nil }
+        let ip = (try? FS.readAll(fd: fd, path: a.home + "/lastauth", status: st)).map { String(decoding: $0.prefix(64), as: UTF8.self).trimmingSpaces() } ?? ""
         return LastAuth(time: Int(st.st_mtim.tv_sec), ip: ip)
     }
 
     public func setLastAuth(of a: Account, in d: DomainInfo, ip: String, time when: Int?) throws(VpopmailError) {
+        // As the domain owner (a root login writes nothing into a home as root), never through
+        // a symlink, and only into a regular file.
         let path = a.home + "/lastauth"
-        var fd = open(path, O_WRONLY | O_NOFOLLOW | O_CLOEXEC)
-        if fd < 0 && errno == ENOENT {
-            fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
-            if fd >= 0 { _ = fchown(fd, d.uid, d.gid) }
+        let fd = FS.asOwner(d.owner) { () -> Int32 in
+            let fd = open(path, O_WRONLY | O_NOFOLLOW | O_CLOEXEC)
+            if fd < 0 && errno == ENOENT { return open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600) }
+            return fd
         }
         guard fd >= 0 else { return }
+        var cur = stat()
+        guard fstat(fd, &cur) == 0, (cur.st_mode & S_IFMT) == S_IFREG, cur.st_nlink == 1 else { close(fd); return }
         defer { close(fd) }
         // Overwrite without truncating first (truncation costs a journal transaction); cut
         // the tail only when the new address is shorter.

@@ -170,7 +170,9 @@ public struct DirControlFreeList {
     }
 
     /// Appends a freed bucket.
-    public static func add(_ path: String, bucket: String, sync: Bool) throws(VpopmailError) {
-        try sys(.couldNotUpdateFile) { () throws(SystemError) in try FS.append(path, Array((bucket + "\n").utf8), sync: sync) }
+    public static func add(_ path: String, bucket: String, owner: (uid: UInt32, gid: UInt32)? = nil, sync: Bool) throws(VpopmailError) {
+        try sys(.couldNotUpdateFile) { () throws(SystemError) in
+            try FS.append(path, Array((bucket + "\n").utf8), owner: owner, sync: sync)
+        }
     }
 }

@@ -5,13 +5,16 @@ import Glibc
 /// Maildir creation and the Maildir++ `maildirsize` file (docs/formats.md, "`maildirsize`"), which Courier
 /// and Dovecot read too.
 public enum Maildir {
-    /// Creates `Maildir/{cur,new,tmp}` under `home` (which must exist), owned by `owner`.
+    /// Creates `Maildir/{cur,new,tmp}` under `home` (which must exist), owned by `owner`, by
+    /// descriptors (`Directory`).
     public static func create(home: String, owner: (uid: UInt32, gid: UInt32)?) throws(SystemError) {
-        let md = home + "/Maildir"
-        for d in [md, md + "/new", md + "/cur", md + "/tmp"] {
-            if Glibc.mkdir(d, 0o700) != 0 && errno != EEXIST { throw SystemError("mkdir", d, errno) }
-            if let o = owner { try FS.chown(d, o.uid, o.gid) }
-        }
+        try create(in: try Directory.open(home), owner: owner)
+    }
+
+    /// Creates `Maildir/{cur,new,tmp}` in the open home directory (what is there is kept).
+    public static func create(in home: borrowing Directory, owner: (uid: UInt32, gid: UInt32)?) throws(SystemError) {
+        let md = try home.makeSub("Maildir", mode: 0o700, owner: owner, existing: true)
+        for d in ["new", "cur", "tmp"] { _ = try md.makeSub(d, mode: 0o700, owner: owner, existing: true) }
     }
 
     public static func sizePath(_ maildir: String) -> String { maildir + "/maildirsize" }
@@ -116,8 +119,15 @@ public enum Maildir {
     /// 5120 bytes or larger, older than 15 minutes, or its quota line differs from `quota`.
     public static func usage(maildir: String, quota: Quota, owner: (uid: UInt32, gid: UInt32)?,
                              sync: Bool) -> (bytes: UInt64, count: UInt64) {
+        // As the owner of the Maildir: a process running as root reads and writes nothing in a
+        // home with its own rights.
+        guard let owner else { return usage(maildir: maildir, quota: quota, sync: sync) }
+        return FS.asOwner(owner) { usage(maildir: maildir, quota: quota, sync: sync) }
+    }
+
+    private static func usage(maildir: String, quota: Quota, sync: Bool) -> (bytes: UInt64, count: UInt64) {
         let path = sizePath(maildir)
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        let fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
         if fd >= 0 {
             defer { close(fd) }
             var st = Glibc.stat()
@@ -128,7 +138,7 @@ public enum Maildir {
         }
         let u = scan(maildir)
         if quota.keepsMaildirsize {
-            try? writeSize(maildir: maildir, quota: quota, bytes: u.bytes, count: u.count, owner: owner, sync: sync)
+            try? writeSize(maildir: maildir, quota: quota, bytes: u.bytes, count: u.count, owner: nil, sync: sync)
         }
         return u
     }

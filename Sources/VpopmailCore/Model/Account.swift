@@ -55,3 +55,29 @@ public struct DomainInfo: Sendable, Equatable {
     public var isAlias: Bool { name != realDomain }
     public var owner: (uid: UInt32, gid: UInt32) { (uid, gid) }
 }
+
+extension DomainInfo {
+    /// The components of `home` below the domain directory — up to three hash-bucket letters,
+    /// then the account's own directory name — when it is a mailbox directory `user` can have in
+    /// this domain (`<dir>/[X[/Y[/Z]]]/<home name>`, docs/formats.md); nil for anything else: a
+    /// path elsewhere, `..`, `.`, `//`, a bucket, or another account's directory.
+    public func mailboxComponents(_ home: String, user: UserName) -> [String]? {
+        var base = Substring(dir)
+        while base.count > 1 && base.hasSuffix("/") { base = base.dropLast() }
+        guard home.hasPrefix(base + "/") else { return nil }
+        let rest = home.dropFirst(base.count + 1).split(separator: "/", omittingEmptySubsequences: false)
+        guard (1...4).contains(rest.count), rest.last! == Substring(user.homeName) else { return nil }
+        for b in rest.dropLast() {
+            guard b.utf8.count == 1, DirControl.alphabet.contains(b.utf8.first!) else { return nil }
+        }
+        return rest.map(String.init)
+    }
+
+    /// Whether `dir` is this domain's own directory: an absolute path without `.`, `..` or empty
+    /// components whose last component is the real domain's name (`<root>/[bucket/]<domain>`).
+    public var hasOwnDirectory: Bool {
+        let parts = dir.split(separator: "/", omittingEmptySubsequences: false)
+        guard dir.hasPrefix("/"), parts.count >= 2, parts.last! == Substring(realDomain) else { return false }
+        return !parts.dropFirst().contains { $0.isEmpty || $0 == "." || $0 == ".." }
+    }
+}

@@ -34,14 +34,27 @@ public struct Bulletin {
         if !FS.isDirectory(maildir + "new") { try? v.makeHome(a, domain: d) }
         switch method {
         case .copy:
+            // Written as the domain owner: root writes nothing into a home as root.
             let prefix = Array(("To: \(a.name)@\(d.realDomain)\n" + (hasDate ? "" : "Date: \(date)\n")).utf8)
-            do { try MaildirDelivery.deliver(message, prefix: prefix, to: maildir, sync: v.deliverySync, owner: d.owner) } catch {
+            do {
+                try FS.asOwner(d.owner) { () throws(SystemError) in
+                    _ = try MaildirDelivery.deliver(message, prefix: prefix, to: maildir, sync: v.deliverySync)
+                }
+            } catch {
                 throw VpopmailError.system(error, .couldNotUpdateFile)
             }
         case .hardLink, .symbolicLink:
-            let dest = maildir + "new/" + MaildirDelivery.uniqueName() + ",S=\(message.size)"
-            let r = method == .hardLink ? link(path, dest) : symlink(path, dest)
-            if r != 0 { throw VpopmailError.system(SystemError(method == .hardLink ? "link" : "symlink", dest, errno), .couldNotUpdateFile) }
+            // Into `new` reached by descriptors (no symlink of the owner's followed); a hard link
+            // to root's file is made as root, a symlink as the owner.
+            let name = MaildirDelivery.uniqueName() + ",S=\(message.size)"
+            do throws(SystemError) {
+                let new = try Directory.open(maildir + "new")
+                let r = method == .hardLink ? linkat(AT_FDCWD, path, new.fd, name, 0)
+                                            : new.asOwner { symlinkat(path, new.fd, name) }
+                if r != 0 { throw SystemError(method == .hardLink ? "link" : "symlink", maildir + "new/" + name, errno) }
+            } catch {
+                throw VpopmailError.system(error, .couldNotUpdateFile)
+            }
         }
     }
 }

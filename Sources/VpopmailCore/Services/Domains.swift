@@ -4,8 +4,15 @@ import Glibc
 
 extension Installation {
     /// A domain (real or alias) from `users/assign`, or nil.
+    /// A domain whose mail would run as root (uid 0 in `assign`) is refused.
     public func domain(_ name: DomainName) throws(VpopmailError) -> DomainInfo? {
-        try qmail.lookup(name.text)
+        guard let d = try qmail.lookup(name.text) else { return nil }
+        if d.uid == 0 { throw Installation.rootDomain(d.name) }
+        return d
+    }
+
+    static func rootDomain(_ name: String) -> VpopmailError {
+        VpopmailError(.rootDomain, "the domain \(name) is owned by uid 0 in users/assign: refused (its programs and deliveries would run as root); give it the vpopmail user's ids")
     }
 
     /// The domain a command names, or nil (no domain can have the name, or there is none).
@@ -31,6 +38,7 @@ extension Installation {
         let domain = try DomainName(newDomain: name).text
         let base = baseDir ?? home
         let owner = (uid: uid ?? vpopUID, gid: gid ?? vpopGID)
+        if owner.uid == 0 { throw Installation.rootDomain(domain) }
         let root = base + "/" + config.domainsDir
         try sys(.canNotMakeDomainsDir) { () throws(SystemError) in try FS.mkdirs(root, mode: 0o700, owner: owner) }
         let lock = try sys(.couldNotUpdateFile) { () throws(SystemError) in try FileLock(root + "/.dir-control.lock", owner: owner) }
@@ -94,6 +102,11 @@ extension Installation {
     /// Mail stops being accepted (control files) before anything is deleted.
     public func deleteDomain(_ name: String) throws(VpopmailError) {
         let d = try requireDomain(name)
+        // Only ever the domain's own directory: named after it, and (below) reached by
+        // descriptors and removed without following a symlink.
+        if !d.isAlias && !d.hasOwnDirectory {
+            throw VpopmailError(.outsideTree, "the directory \(Validate.printable(d.dir)) of \(d.realDomain) in users/assign is not named after the domain (<domains>/[bucket/]\(d.realDomain)): nothing changed")
+        }
         if d.isAlias {
             onchange("del_domain", "\(d.name) alias of \(d.realDomain)", "-", .before)
             try stores.accounts.aliasDomainDeleted(alias: d.name)

@@ -109,7 +109,9 @@ extension Installation {
             // 1. Buckets and homes, in allocation order.
             var homes: [String] = []
             homes.reserveCapacity(prepared.count)
-            var parents: [String] = []
+            var buckets: [String] = []
+            var bucketOf: [Int] = []
+            bucketOf.reserveCapacity(prepared.count)
             for (i, p) in prepared.enumerated() {
                 var bucket = ""
                 if config.usersBigDir {
@@ -123,38 +125,69 @@ extension Installation {
                 if d.dir.utf8.count + bucket.utf8.count + p.name.utf8.count + 2 > LengthLimits.maxDir {
                     throw VpopmailError(.dirTooLong)
                 }
-                let parent = bucket.isEmpty ? d.dir : d.dir + "/" + bucket
-                if parents.last != parent { parents.append(parent) }
-                let home = parent + "/" + DirControl.homeName(for: p.name)
+                if buckets.last != bucket { buckets.append(bucket) }
+                bucketOf.append(buckets.count - 1)
+                let home = (bucket.isEmpty ? d.dir : d.dir + "/" + bucket) + "/" + DirControl.homeName(for: p.name)
                 homes.append(home)
                 accounts.append(Account(name: p.name, passwordHash: p.hash, apopMarker: list[i].apop ? 2 : 1, flags: [],
                                         gecos: p.gecos, home: home, quota: p.quota, clearPassword: p.clear))
             }
-            try sys(.badUDir) { () throws(SystemError) in
-                for p in parents { try FS.mkdirs(p, mode: 0o700, owner: owner) }
+            // 2. By descriptors from the domain directory (no symlink below it is followed):
+            // the buckets, then homes, Maildirs and maildirsize created as the domain owner (when
+            // the domain directory is the owner's, as it always is when made here), on two
+            // threads for bulk imports.
+            var bucketFDs: [Int32] = []
+            defer { for f in bucketFDs { close(f) } }
+            var dirStat = stat()
+            do throws(SystemError) {
+                let domainDir = try Directory.open(d.dir)
+                _ = fstat(domainDir.fd, &dirStat)
+                for b in buckets {
+                    var dir = try domainDir.sub(".")
+                    for c in b.split(separator: "/") { dir = try dir.makeSub(String(c), mode: 0o700, owner: owner, existing: true) }
+                    bucketFDs.append(dup(dir.fd))
+                }
+            } catch {
+                throw VpopmailError.system(error, .badUDir)
             }
-            // 2. Homes, Maildirs, maildirsize and lastauth, created as the domain owner (no chown
-            // each), on two threads for bulk imports.
+            let asOwner = geteuid() == 0 && owner.uid != 0 && dirStat.st_uid == owner.uid
+            let chownTo: (uid: UInt32, gid: UInt32)? = asOwner || (dirStat.st_uid == owner.uid && dirStat.st_gid == owner.gid) ? nil : owner
             final class Results: @unchecked Sendable {
                 var errors: [VpopmailError?]
                 init(_ n: Int) { errors = [VpopmailError?](repeating: nil, count: n) }
             }
             let results = Results(accounts.count)
             let work = accounts
-            let switchable = geteuid() == 0 && owner.uid != 0
-            @Sendable func createHome(_ a: Account, chownTo: (uid: UInt32, gid: UInt32)?) -> VpopmailError? {
+            let parents = bucketFDs
+            let slots = bucketOf
+            @Sendable func createHome(_ a: Account, in parent: Int32) -> VpopmailError? {
+                let name = Path.basename(a.home)
+                func made(_ at: Int32, _ n: String, _ path: String, existing: Bool = true) throws(SystemError) -> Int32 {
+                    if mkdirat(at, n, 0o700) != 0 && !(existing && errno == EEXIST) { throw SystemError("mkdir", path, errno) }
+                    let f = openat(at, n, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+                    if f < 0 { throw SystemError("open", path, errno) }
+                    if let o = chownTo, fchown(f, o.uid, o.gid) != 0 { let e = errno; close(f); throw SystemError("chown", path, e) }
+                    return f
+                }
+                let h: Int32
                 do throws(SystemError) {
-                    try FS.mkdir(a.home, mode: 0o700, owner: chownTo)
+                    h = try made(parent, name, a.home, existing: false)
                 } catch {
-                    if error.errno == EACCES { return VpopmailError.system(error, .badUDir) }
                     return error.errno == EEXIST
                         ? VpopmailError(.existUDir, "User's directory already exists: \(a.home)")
                         : VpopmailError.system(error, .badUDir)
                 }
+                defer { close(h) }
                 do throws(SystemError) {
-                    try Maildir.create(home: a.home, owner: chownTo)
+                    let md = try made(h, "Maildir", a.maildir)
+                    defer { close(md) }
+                    for sub in ["new", "cur", "tmp"] { close(try made(md, sub, a.maildir + "/" + sub)) }
                     if a.quota.keepsMaildirsize {
-                        try FS.create(Maildir.sizePath(a.maildir), Array("\(a.quota.spelling)\n0 0\n".utf8), owner: chownTo)
+                        let f = openat(md, "maildirsize", O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
+                        if f < 0 { throw SystemError("open", Maildir.sizePath(a.maildir), errno) }
+                        defer { close(f) }
+                        if let o = chownTo, fchown(f, o.uid, o.gid) != 0 { throw SystemError("chown", Maildir.sizePath(a.maildir), errno) }
+                        try FS.writeAll(fd: f, Array("\(a.quota.spelling)\n0 0\n".utf8), path: Maildir.sizePath(a.maildir))
                     }
                 } catch {
                     return VpopmailError.system(error, .subdirCreation)
@@ -162,34 +195,9 @@ extension Installation {
                 return nil
             }
             parallelChunks(work.count, threads: work.count >= 64 ? 2 : 1) { chunk in
-                // As the owner (set once per thread), without a chown each; where the owner
-                // cannot reach the directory (a private parent), as root with chown.
-                if switchable {
-                    _ = setfsgid(owner.gid)
-                    _ = setfsuid(owner.uid)
-                }
-                for i in chunk {
-                    let a = work[i]
-                    if !switchable {
-                        results.errors[i] = createHome(a, chownTo: owner)
-                        continue
-                    }
-                    let e = createHome(a, chownTo: nil)
-                    if let e, (e.cause as? SystemError)?.errno == EACCES {
-                        _ = setfsuid(0)
-                        _ = setfsgid(getegid())
-                        try? FS.removeTree(a.home)
-                        results.errors[i] = createHome(a, chownTo: owner)
-                        _ = setfsgid(owner.gid)
-                        _ = setfsuid(owner.uid)
-                    } else {
-                        results.errors[i] = e
-                    }
-                }
-                if switchable {
-                    _ = setfsuid(0)
-                    _ = setfsgid(getegid())
-                }
+                // The file-system ids are per thread: each takes the owner's for itself.
+                let run = { for i in chunk { results.errors[i] = createHome(work[i], in: parents[slots[i]]) } }
+                if asOwner { FS.asOwner(owner, run) } else { run() }
             }
             for (i, e) in results.errors.enumerated() {
                 if e == nil || e!.code != .existUDir { created.append(homes[i]) }
@@ -255,27 +263,50 @@ extension Installation {
         guard let name = UserName(name), let a = try stores.accounts.account(name, in: d) else { throw VpopmailError(.userDoesNotExist) }
         let u = name.text
         if catchAllUser(d) == u { throw VpopmailError(.cannotDeleteCatchall) }
+        // Only ever the account's own directory inside its domain, checked before anything changes.
+        let home = try mailboxComponents(a, d)
+        // Reached by descriptors from the domain directory down, before anything changes: a
+        // symlink on the way (a bucket the owner replaced) is refused, never followed.
+        var gone = false
+        func reach() throws(SystemError) -> Directory {
+            let top = try Directory.open(d.dir)
+            do throws(SystemError) { return try top.walk(home.dropLast()) } catch where error.errno == ENOENT {
+                gone = true
+                return top
+            }
+        }
+        let parent: Directory
+        do throws(SystemError) { parent = try reach() } catch {
+            throw VpopmailError(.outsideTree, "the home directory \(Validate.printable(a.home)) of \(u)@\(d.realDomain) cannot be reached safely (\(error)): nothing changed")
+        }
         onchange("del_user", "\(u)@\(d.realDomain)", "-", .before)
         defer { onchange("del_user", "\(u)@\(d.realDomain)", "-", .after) }
         guard try stores.accounts.remove(name, in: d) else { throw VpopmailError(.userDoesNotExist) }
         try? stores.lastAuth.forget(a, in: d)
         if config.usersBigDir {
             // Record the bucket for back-fill: the path between the domain dir and the user dir.
-            let prefix = d.dir + "/"
-            if a.home.hasPrefix(prefix) {
-                let rel = a.home.dropFirst(prefix.count)
-                if let slash = rel.lastIndex(of: "/"), rel[rel.index(after: slash)...] == name.homeName {
-                    try DirControlFreeList.add(d.dir + "/.dir_control_free", bucket: String(rel[..<slash]), sync: sync)
-                }
+            if home.count > 1 {
+                try DirControlFreeList.add(d.dir + "/.dir_control_free", bucket: home.dropLast().joined(separator: "/"),
+                                           owner: d.owner, sync: sync)
             }
             var dc = try stores.dirControl.load(.users(d))
             dc.release()
             try stores.dirControl.save(dc, .users(d), owner: d.owner)
         }
-        // Only ever remove a home inside the domain directory.
-        if a.home.hasPrefix(d.dir + "/") && !a.home.contains("/../") {
-            try sys(.badDir) { () throws(SystemError) in try FS.removeTree(a.home) }
+        // The home itself: removed by descriptors, a symlink in it (or the home being one) is
+        // removed, not followed.
+        if !gone {
+            do throws(SystemError) { try parent.removeTree(home.last!) } catch { throw VpopmailError.system(error, .badDir) }
         }
+    }
+
+    /// The components of an account's home below its domain directory, or `.outsideTree`.
+    func mailboxComponents(_ a: Account, _ d: DomainInfo) throws(VpopmailError) -> [String] {
+        guard let u = UserName(a.name), let c = d.mailboxComponents(a.home, user: u) else {
+            let expected = d.dir + "/[bucket/]" + (UserName(a.name)?.homeName ?? a.name)
+            throw VpopmailError(.outsideTree, "the home directory \(Validate.printable(a.home)) of \(a.name)@\(d.realDomain) is not a mailbox directory of its domain (\(expected)): nothing changed")
+        }
+        return c
     }
 
     /// Changes one account under the domain lock. `rebuildIndex` false is `vmoduser -n`.
@@ -289,8 +320,10 @@ extension Installation {
             throw VpopmailError(.userDoesNotExist)
         }
         let u = name.text
+        let before = a.home
         try change(&a)
         a.name = u
+        if a.home != before { _ = try mailboxComponents(a, d) }
         if a.gecos.utf8.count > LengthLimits.maxGecos { throw VpopmailError(.gecosTooLong) }
         if a.home.utf8.count > LengthLimits.maxDir { throw VpopmailError(.dirTooLong) }
         if a.passwordHash.utf8.count > LengthLimits.maxPassword { throw VpopmailError(.passwdTooLong) }
@@ -326,14 +359,17 @@ extension Installation {
         return a
     }
 
-    /// Deletes `maildirsize`, and when the account has a quota recalculates it at once.
+    /// Deletes `maildirsize`, and when the account has a quota recalculates it at once: in the
+    /// home, as the domain owner.
     public func rebuildMaildirsize(_ a: Account, domain d: DomainInfo) throws(VpopmailError) {
         let md = a.maildir
-        try sys(.couldNotUpdateFile) { () throws(SystemError) in try FS.unlink(Maildir.sizePath(md)) }
-        if a.quota.keepsMaildirsize && FS.isDirectory(md) {
-            let u = Maildir.scan(md)
-            try sys(.couldNotUpdateFile) { () throws(SystemError) in
-                try Maildir.writeSize(maildir: md, quota: a.quota, bytes: u.bytes, count: u.count, owner: d.owner, sync: sync)
+        try FS.asOwner(d.owner) { () throws(VpopmailError) in
+            try sys(.couldNotUpdateFile) { () throws(SystemError) in try FS.unlink(Maildir.sizePath(md)) }
+            if a.quota.keepsMaildirsize && FS.isDirectory(md) {
+                let u = Maildir.scan(md)
+                try sys(.couldNotUpdateFile) { () throws(SystemError) in
+                    try Maildir.writeSize(maildir: md, quota: a.quota, bytes: u.bytes, count: u.count, owner: nil, sync: sync)
+                }
             }
         }
     }
@@ -355,11 +391,14 @@ extension Installation {
         try? stores.lastAuth.setLastAuth(of: a, in: d, ip: ip, time: when)
     }
 
-    /// Re-creates a missing home and Maildir (upstream's `vmake_maildir`).
+    /// Re-creates a missing home and Maildir (upstream's `vmake_maildir`): only the account's own
+    /// directory inside its domain, by descriptors from the domain directory, as its owner.
     public func makeHome(_ a: Account, domain d: DomainInfo) throws(VpopmailError) {
+        let parts = try mailboxComponents(a, d)
         try sys(.badUDir) { () throws(SystemError) in
-            try FS.mkdirs(a.home, mode: 0o700, owner: d.owner)
-            try Maildir.create(home: a.home, owner: d.owner)
+            var dir = try Directory.open(d.dir)
+            for c in parts { dir = try dir.makeSub(c, mode: 0o700, owner: d.owner, existing: true) }
+            try Maildir.create(in: dir, owner: d.owner)
         }
     }
 }

@@ -18,6 +18,8 @@ public struct StoreConverter {
     public func convert(_ d: DomainInfo) throws(VpopmailError) -> Int {
         let to = target.stores, from = source.stores
         let accounts = try from.accounts.accounts(in: d)
+        // A home that is not a mailbox directory of the domain is refused before anything is copied.
+        for a in accounts { _ = try target.mailboxComponents(a, d) }
         let lock = try to.accounts.lock(domain: d)
         defer { lock.unlock() }
         try to.accounts.domainAdded(d.realDomain)

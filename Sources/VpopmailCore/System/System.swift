@@ -121,34 +121,16 @@ public enum FS {
         if e != 0 { throw SystemError("write", path, e) }
     }
 
-    /// Replaces `path` atomically: writes `path.tmp.<pid>`, fsyncs it, sets mode and owner, renames
-    /// it over `path` and fsyncs the directory. A crash leaves the old file or the new one.
+    /// Replaces `path` atomically: writes `path.tmp.<pid>` (exclusively), fsyncs it, sets mode
+    /// and owner, renames it over `path` and fsyncs the directory. A crash leaves the old file or
+    /// the new one. As root, the directory is reached by descriptors and written as its owner
+    /// (`Directory`).
     public static func writeAtomic(_ path: String, _ bytes: [UInt8], mode: mode_t = 0o600,
                                    owner: (uid: uid_t, gid: gid_t)? = nil, sync: Bool = true,
                                    syncDirectory syncDir: Bool = true) throws(SystemError) {
-        let tmp = "\(path).tmp.\(getpid())"
-        let fd = retry { open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode) }
-        if fd < 0 { throw SystemError("open", tmp, errno) }
-        func fill() throws(SystemError) {
-            try writeAll(fd: fd, bytes, path: tmp)
-            if fchmod(fd, mode) != 0 { throw SystemError("chmod", tmp, errno) }
-            if let o = owner, fchown(fd, o.uid, o.gid) != 0 { throw SystemError("chown", tmp, errno) }
-            if sync && retry({ fsync(fd) }) != 0 { throw SystemError("fsync", tmp, errno) }
-        }
-        do {
-            try fill()
-        } catch {
-            close(fd)
-            Glibc.unlink(tmp)
-            throw error
-        }
-        if close(fd) != 0 { let e = errno; Glibc.unlink(tmp); throw SystemError("close", tmp, e) }
-        if Glibc.rename(tmp, path) != 0 {
-            let e = errno
-            Glibc.unlink(tmp)
-            throw SystemError("rename", path, e)
-        }
-        if sync && syncDir { syncDirectory(of: path) }
+        let dir = try Directory.parent(of: path)
+        try dir.writeAtomic(Directory.leaf(of: path), bytes, mode: mode, owner: owner, sync: sync, syncDirectory: syncDir)
+        if sync && syncDir && dir.fd == AT_FDCWD { syncDirectory(of: path) }
     }
 
     public static func writeAtomic(_ path: String, _ text: String, mode: mode_t = 0o600,
@@ -163,10 +145,11 @@ public enum FS {
         if fd >= 0 { _ = fsync(fd); close(fd) }
     }
 
-    /// Appends `bytes` to `path` (created with `mode` when missing), with fsync.
-    public static func append(_ path: String, _ bytes: [UInt8], mode: mode_t = 0o600, sync: Bool = true) throws(SystemError) {
-        let fd = retry { open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, mode) }
-        if fd < 0 { throw SystemError("open", path, errno) }
+    /// Appends `bytes` to `path` (created with `mode` and given to `owner` when missing), with fsync.
+    public static func append(_ path: String, _ bytes: [UInt8], mode: mode_t = 0o600,
+                              owner: (uid: uid_t, gid: gid_t)? = nil, sync: Bool = true) throws(SystemError) {
+        let dir = try Directory.parent(of: path)
+        let fd = try dir.openFile(Directory.leaf(of: path), O_WRONLY | O_CREAT | O_APPEND, mode: mode, owner: owner)
         defer { close(fd) }
         try writeAll(fd: fd, bytes, path: path)
         if sync && retry({ fsync(fd) }) != 0 { throw SystemError("fsync", path, errno) }
@@ -176,33 +159,31 @@ public enum FS {
     /// directory that is itself new.
     public static func create(_ path: String, _ bytes: [UInt8], mode: mode_t = 0o600,
                               owner: (uid: uid_t, gid: gid_t)? = nil) throws(SystemError) {
-        let fd = retry { open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode) }
-        if fd < 0 { throw SystemError("open", path, errno) }
+        let dir = try Directory.parent(of: path)
+        let fd = try dir.openFile(Directory.leaf(of: path), O_WRONLY | O_CREAT | O_EXCL, mode: mode, owner: owner)
         defer { close(fd) }
         try writeAll(fd: fd, bytes, path: path)
-        if let o = owner, fchown(fd, o.uid, o.gid) != 0 { throw SystemError("chown", path, errno) }
     }
 
-    /// Creates one directory. Throws EEXIST when it is there.
+    /// Creates one directory (as the owner of the one it is made in). Throws EEXIST when it is there.
     public static func mkdir(_ path: String, mode: mode_t = 0o700, owner: (uid: uid_t, gid: gid_t)? = nil) throws(SystemError) {
-        if Glibc.mkdir(path, mode) != 0 { throw SystemError("mkdir", path, errno) }
-        if let o = owner, Glibc.chown(path, o.uid, o.gid) != 0 { throw SystemError("chown", path, errno) }
+        _ = try Directory.parent(of: path).makeSub(Directory.leaf(of: path), mode: mode, owner: owner)
     }
 
-    /// `mkdir -p`: creates every missing directory of `path`, each chowned to `owner`.
+    /// `mkdir -p`: creates every missing directory of `path`, each given to `owner`, by a walk
+    /// that follows no symlink somebody else could have planted (`Directory.open`).
     public static func mkdirs(_ path: String, mode: mode_t = 0o700, owner: (uid: uid_t, gid: gid_t)? = nil) throws(SystemError) {
-        if isDirectory(path) { return }
-        let parent = Path.dirname(path)
-        if parent != path && !parent.isEmpty { try mkdirs(parent, mode: mode, owner: owner) }
-        if Glibc.mkdir(path, mode) != 0 {
-            if errno == EEXIST && isDirectory(path) { return }
-            throw SystemError("mkdir", path, errno)
-        }
-        if let o = owner, Glibc.chown(path, o.uid, o.gid) != 0 { throw SystemError("chown", path, errno) }
+        if !Directory.privileged && isDirectory(path) { return }
+        _ = try Directory.open(path, create: (mode, owner))
     }
 
+    /// Removes a file; a missing one is not an error. As root, by descriptors, as the owner of
+    /// the directory.
     public static func unlink(_ path: String) throws(SystemError) {
-        if Glibc.unlink(path) != 0 && errno != ENOENT { throw SystemError("unlink", path, errno) }
+        do {
+            try Directory.parent(of: path).unlink(Directory.leaf(of: path))
+        } catch where error.errno == ENOENT {
+        }
     }
 
     public static func rename(_ from: String, _ to: String) throws(SystemError) {
@@ -228,19 +209,12 @@ public enum FS {
         return names
     }
 
-    /// `rm -r`: removes `path` and everything under it. A symlink is removed, never followed.
+    /// `rm -r`: removes `path` and everything under it, by descriptors (`Directory.removeTree`):
+    /// a symlink is removed, never followed, and no other file system is entered.
     public static func removeTree(_ path: String) throws(SystemError) {
-        var st = Glibc.stat()
-        if lstat(path, &st) != 0 {
-            if errno == ENOENT { return }
-            throw SystemError("lstat", path, errno)
-        }
-        if (st.st_mode & S_IFMT) == S_IFDIR {
-            for name in try list(path) { try removeTree(path + "/" + name) }
-            if rmdir(path) != 0 && errno != ENOENT { throw SystemError("rmdir", path, errno) }
-        } else {
-            try unlink(path)
-        }
+        let parent: Directory
+        do { parent = try Directory.open(Path.dirname(path)) } catch where error.errno == ENOENT { return }
+        try parent.removeTree(Path.basename(path))
     }
 
     public static func isSymlink(_ path: String) -> Bool {
@@ -254,12 +228,11 @@ public final class FileLock {
     private var fd: Int32
     public let path: String
 
-    /// Blocks until the lock is granted. The lock file is created (mode 0600) when missing.
+    /// Blocks until the lock is granted. The lock file is created (mode 0600, given to `owner`)
+    /// when missing, as the owner of its directory and never through a symlink.
     public init(_ path: String, owner: (uid: uid_t, gid: gid_t)? = nil) throws(SystemError) {
         self.path = path
-        fd = retry { open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600) }
-        if fd < 0 { throw SystemError("open", path, errno) }
-        if let o = owner { _ = fchown(fd, o.uid, o.gid) }
+        fd = try Directory.parent(of: path).openFile(Directory.leaf(of: path), O_RDWR | O_CREAT, mode: 0o600, owner: owner)
         var fl = flock()
         fl.l_type = Int16(F_WRLCK)
         fl.l_whence = Int16(SEEK_SET)
