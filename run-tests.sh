@@ -7,7 +7,7 @@ cd "$(dirname "$0")"
 . ./scripts/common.sh
 . ./scripts/sqlservers.sh
 ensure_packages libcrypt-dev tinycdb ucspi-tcp util-linux procps passwd python3 strace e2fsprogs dovecot-core dovecot-pop3d dovecot-imapd dovecot-mysql \
-  $sql_packages sqlite3
+  $sql_packages sqlite3 fail2ban
 ensure_vpopmail_user /home/vpopmail
 
 swift build -c release --build-tests

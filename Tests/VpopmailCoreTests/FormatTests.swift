@@ -431,3 +431,53 @@ import VpopmailCore
         #expect(code("abcdef12", .init(policy: policy)) == nil)
     }
 }
+
+@Suite struct Digests {
+    func hex(_ b: [UInt8]) -> String { b.map { String(format: "%02x", $0) }.joined() }
+
+    /// FIPS 180-4's examples, and a message longer than one block.
+    @Test func shaKnownAnswers() {
+        #expect(hex(SHA.sha1(Array("abc".utf8))) == "a9993e364706816aba3e25717850c26c9cd0d89d")
+        #expect(hex(SHA.sha256(Array("abc".utf8))) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        #expect(hex(SHA.sha512(Array("abc".utf8))) == "ddaf35a193617abacc417349ae20413112e6fa4e89a97ea20a9eeee64b55d39a2192992a274fc1a836ba3c23a3feebbd454d4423643ce80e2a9ac94fa54ca49f")
+        let long = Array("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq".utf8)
+        #expect(hex(SHA.sha1(long)) == "84983e441c3bd26ebaae4aa1f95129e5e54670f1")
+        #expect(hex(SHA.sha256(long)) == "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1")
+        #expect(hex(SHA.sha256([])) == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+    }
+
+    @Test func base64RoundTrips() {
+        for s in ["", "f", "fo", "foo", "foob", "fooba", "foobar"] {
+            let e = Base64.encode(Array(s.utf8))
+            #expect(Base64.decode(Substring(e)) == Array(s.utf8))
+        }
+        #expect(Base64.encode(Array("foobar".utf8)) == "Zm9vYmFy" && Base64.encode(Array("fo".utf8)) == "Zm8=")
+        #expect(Base64.decode("Zm9v!") == nil)
+    }
+
+    /// Hashes upstream vpopmail writes (crypt(3): DES, MD5, SHA-256, SHA-512) and the stored
+    /// forms of `{SCHEME}` prefixes; the strength order `rehash-on-login` uses.
+    @Test func upstreamHashesVerifyAndRank() {
+        let table: [(String, String)] = [
+            ("8Ct0Jm1T5Sm0Q", "vpopmail-dummy-password"),
+            ("$1$8CJ2y0Ht$UUnBxTz8M4LRPCbIfqEhl/", "vpopmail-dummy-password"),
+            ("$5$8CJ2y0Ht$UzeEBEx0iTncafcq7k6CA7wGUaAqj5UNEk43RtOWpj5", "vpopmail-dummy-password"),
+            ("$6$8CJ2y0Ht$fkTY30to/QX2Go0jp/FVAEmvqdHJEt/fDoCOhklrdBSTk4dxHhYW2o7/j5broRynyldwCJYMVlwkZQ/DLU43s.", "vpopmail-dummy-password"),
+            ("{MD5-CRYPT}$1$8CJ2y0Ht$UUnBxTz8M4LRPCbIfqEhl/", "vpopmail-dummy-password"),
+            ("{PLAIN}vpopmail-dummy-password", "vpopmail-dummy-password"),
+        ]
+        for (h, p) in table {
+            #expect(Password.verify(p, against: h), "\(h)")
+            #expect(!Password.verify("x" + p, against: h), "\(h)")
+        }
+        #expect(!Password.verify("", against: ""))
+        #expect(!Password.verify("x", against: "{UNKNOWN}x"))
+        #expect(Password.storedForm("{SHA512-CRYPT}$6$ab$cd") == "$6$ab$cd" && Password.storedForm("{SSHA}abc=") == "{SSHA}abc=")
+        #expect(Password.storedForm("{CRYPT}8Ct0Jm1T5Sm0Q") == "8Ct0Jm1T5Sm0Q")
+        let ranked = ["{PLAIN}x", "8Ct0Jm1T5Sm0Q", "$1$a$b", "$5$a$b", "$6$a$b", "$2b$05$x", "$y$j9T$a$b"]
+        let ranks = ranked.map { Password.strength(of: $0) ?? -1 }
+        #expect(ranks == ranks.sorted() && Set(ranks).count == ranks.count, "\(ranks)")
+        #expect(Password.isWeaker("$1$a$b", than: .sha512) && !Password.isWeaker("$6$a$b", than: .sha512))
+        #expect(!Password.isWeaker("$6$a$b", than: .sha256) && Password.isWeaker("$6$a$b", than: .argon2id))
+    }
+}

@@ -27,6 +27,7 @@ public enum Vchkpw {
         case .systemPasswordMismatch: return 23
         case .systemCryptFailed: return 24
         case .temporary: return 111
+        case .throttled: return 16
         }
     }
 

@@ -50,4 +50,7 @@ public enum AuthResult: Sendable {
     case systemCryptFailed
     /// Anything unexpected: unreadable or corrupt files, a store that does not answer.
     case temporary
+    /// Refused without a password check: too many recent failures from the address or for the
+    /// login (`Throttle`).
+    case throttled
 }

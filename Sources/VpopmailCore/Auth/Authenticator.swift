@@ -15,7 +15,35 @@ public struct Authenticator {
         log = LoginLog(request, config: installation.config, authLog: installation.stores.authLog)
     }
 
+    /// The decision, throttled (`Throttle`): an address or login with too many recent failures
+    /// waits, then is refused without a password check; a failure counts, a success clears.
     public mutating func authenticate(_ r: LoginRequest) -> AuthResult {
+        let v = installation
+        let throttle = Throttle(path: v.config.throttleFile ?? v.etcDir + "/login-failures", policy: v.config.throttle)
+        guard throttle.policy.enabled, !r.lookupOnly, !r.login.isEmpty else { return decide(r) }
+        let keys = Throttle.keys(ip: r.remoteIP, login: String(decoding: r.login, as: UTF8.self).lowercased())
+        switch throttle.check(keys, now: Int(time(nil))) {
+        case .refuse(let key, let n):
+            let (user, domain) = Validate.splitAddress(String(decoding: r.login, as: UTF8.self))
+            log.user = Validate.printable(user)
+            log.domain = Validate.printable(domain.isEmpty ? v.defaultDomain(localIP: r.localIP) : domain)
+            log.emit(.throttled(key: key, failures: n, window: throttle.policy.window))
+            return .throttled
+        case .proceed(let delay):
+            Throttle.sleep(delay)
+        }
+        let result = decide(r)
+        switch result {
+        case .ok: throttle.succeeded(keys, now: Int(time(nil)))
+        case .passwordMismatch, .unknownUser, .noPassword, .emptyPassword, .badCharacters, .systemUserUnknown,
+             .systemPasswordMismatch, .serviceDisabled:
+            throttle.failed(keys, now: Int(time(nil)))
+        default: break
+        }
+        return result
+    }
+
+    mutating func decide(_ r: LoginRequest) -> AuthResult {
         let v = installation
         var service = r.service
         if service != .smtp && v.config.webmailIPs.contains(r.remoteIP) && !r.viaDovecot {
@@ -54,12 +82,16 @@ public struct Authenticator {
             log.emit(.storeError(error.message))
             return .temporary
         }
+        // Without a hash to check, the check of a dummy one: an unknown user, an unknown domain,
+        // an account without a home or a password cost what a wrong password costs.
+        func dummy() { if !r.lookupOnly { Password.dummyVerify(password, scheme: v.config.passwordScheme) } }
         guard case (var account, let domain)? = found else {
             if v.config.passwd { return systemLogin(r, service, user: user, password: password, vpopUser: vpopUser) }
+            dummy()
             log.emit(.userNotFound)
             return .unknownUser
         }
-        if account.home.isEmpty { log.emit(.noHomeDirectory); return .noHome }
+        if account.home.isEmpty { dummy(); log.emit(.noHomeDirectory); return .noHome }
 
         var method = "PLAIN"
         if !r.lookupOnly {
@@ -74,7 +106,7 @@ public struct Authenticator {
                 }
             }
             if !ok && account.passwordHash.isEmpty {
-                guard v.config.learnPasswords else { log.emit(.noPassword); return .noPassword }
+                guard v.config.learnPasswords else { dummy(); log.emit(.noPassword); return .noPassword }
                 do {
                     account = try v.learnPassword(password, user: name, domain: domain)
                     ok = true
@@ -83,9 +115,25 @@ public struct Authenticator {
                     return .temporary
                 }
             }
-            if !ok && !Password.verify(password, against: account.passwordHash) {
-                log.emit(.passwordFail)
-                return .passwordMismatch
+            if !ok {
+                guard Password.verify(password, against: account.passwordHash) else {
+                    log.emit(.passwordFail)
+                    return .passwordMismatch
+                }
+                // `rehash-on-login`: a hash weaker than the configured scheme is replaced, under
+                // the lock, only if it is still the one just checked. A failure costs no login.
+                let scheme = v.config.passwordScheme
+                if v.config.rehashOnLogin && Password.isWeaker(account.passwordHash, than: scheme) {
+                    let old = account.passwordHash
+                    do {
+                        if let a = try v.rehash(password, user: name, domain: domain, replacing: old) {
+                            account = a
+                            log.emit(.rehashed(from: Password.schemeName(of: old), to: scheme.rawValue))
+                        }
+                    } catch {
+                        log.emit(.rehashFailed(error.message))
+                    }
+                }
             }
         }
 
@@ -127,6 +175,7 @@ public struct Authenticator {
     mutating func systemLogin(_ r: LoginRequest, _ service: LoginService, user: String, password: String,
                               vpopUser: String) -> AuthResult {
         guard let pw = SystemUsers.user(user) else {
+            if !r.lookupOnly { Password.dummyVerify(password, scheme: installation.config.passwordScheme) }
             log.emit(.systemUserNotFound)
             return r.lookupOnly ? .unknownUser : .systemUserUnknown
         }
@@ -156,6 +205,19 @@ public struct Authenticator {
 }
 
 extension Installation {
+    /// `rehash-on-login`: the account's hash becomes one of `password-scheme`, atomically under
+    /// the domain lock, and only when the stored hash is still `old` (a password changed
+    /// meanwhile stays). Returns the account as written, nil when nothing was.
+    public func rehash(_ password: String, user: UserName, domain: DomainInfo, replacing old: String) throws(VpopmailError) -> Account? {
+        let hash = try Password.hash(password, scheme: config.passwordScheme)
+        let lock = try stores.accounts.lock(domain: domain)
+        defer { lock.unlock() }
+        guard var a = try stores.accounts.account(user, in: domain), a.passwordHash == old else { return nil }
+        a.passwordHash = hash
+        try stores.accounts.update(a, in: domain, rebuildIndex: true)
+        return a
+    }
+
     /// `learn-passwords`: the first password an account without one logs in with becomes its
     /// password (and its clear password, when those are kept and it has none).
     /// A password that breaks the rules (`ClearPassword`) is not learned.

@@ -14,6 +14,9 @@ public enum LoginEvent: Sendable {
     case loginSuccess(method: String)
     case homeCreationFailed
     case relayUpdateFailed(String)
+    case throttled(key: String, failures: Int, window: Int)
+    case rehashed(from: String, to: String)
+    case rehashFailed(String)
     case systemUserNotFound, systemNoShadow, systemCryptFailed, systemPasswordFail, systemLoginSuccess
     // The program's own steps after the decision.
     case putenvFailed(String)
@@ -29,7 +32,7 @@ public enum LoginEvent: Sendable {
         switch self {
         case .nullPassword, .invalidCharacters, .passwordFail, .systemPasswordFail: return .password
         case .nullUser, .inputTooLong, .userNotFound, .systemUserNotFound, .systemNoShadow: return .logon
-        case .accessDenied: return .access
+        case .accessDenied, .throttled: return .access
         case .loginSuccess, .systemLoginSuccess: return .success
         default: return .internalError
         }
@@ -54,6 +57,11 @@ public enum LoginEvent: Sendable {
         case .loginSuccess(let method): return "(\(method)) login success \(who):\(ip)"
         case .homeCreationFailed: return "dir auto create failed \(who):\(ip)"
         case .relayUpdateFailed(let m): return "relay update failed: \(m)"
+        case .throttled(let key, let n, let w):
+            // A stable form for fail2ban (etc/fail2ban/filter.d/vpopmail.conf).
+            return "login refused after repeated failures from \(ip) for \(who) (\(key.hasPrefix("ip ") ? "address" : "login"): \(n) failures in \(w) s)"
+        case .rehashed(let from, let to): return "password rehashed (\(from) to \(to)) \(who):\(ip)"
+        case .rehashFailed(let m): return "password rehash failed: \(m) \(who):\(ip)"
         case .systemUserNotFound: return "system user not found \(who):\(ip)"
         case .systemNoShadow: return "system user shadow entry not found \(who):\(ip)"
         case .systemCryptFailed: return "system crypt failed \(who):\(ip)"

@@ -32,6 +32,12 @@ public struct Config: Sendable {
     public var authLogging = true
     public var passwd = false
     public var learnPasswords = false
+    /// A successful login whose hash is weaker than `passwordScheme` gets a new one.
+    public var rehashOnLogin = false
+    /// Failed-login throttling (docs/vchkpw.md, "Throttling").
+    public var throttle = Throttle.Policy()
+    /// Its state file; nil: `etc/login-failures`.
+    public var throttleFile: String? = nil
     // Passwords
     public var passwordScheme: PasswordScheme = .sha512
     public var clearPasswd = false
@@ -186,6 +192,19 @@ public struct Config: Sendable {
         case "auth-logging": authLogging = try B(v, key, at)
         case "passwd": passwd = try B(v, key, at)
         case "learn-passwords": learnPasswords = try B(v, key, at)
+        case "rehash-on-login": rehashOnLogin = try B(v, key, at)
+        case "throttle": throttle.enabled = try B(v, key, at)
+        case "throttle-address-delay-after": throttle.addressDelayAfter = try I(v, key, at)
+        case "throttle-address-refuse-after": throttle.addressRefuseAfter = try I(v, key, at)
+        case "throttle-login-delay-after": throttle.loginDelayAfter = try I(v, key, at)
+        case "throttle-login-refuse-after": throttle.loginRefuseAfter = try I(v, key, at)
+        case "throttle-window": throttle.window = try I(v, key, at, min: 1)
+        case "throttle-delay", "throttle-max-delay":
+            guard let d = Double(v), d >= 0, d <= 300 else {
+                throw VpopmailError(.badConfig, "\(at): bad value '\(v)' for \(key): expected seconds (0-300, decimals allowed)")
+            }
+            if key == "throttle-delay" { throttle.delay = d } else { throttle.maxDelay = d }
+        case "throttle-file": throttleFile = try P(v, key, at)
         case "password-scheme":
             guard let s = PasswordScheme(name: v) else {
                 throw VpopmailError(.badConfig, "\(at): bad value '\(v)' for \(key): expected \(PasswordScheme.names)")

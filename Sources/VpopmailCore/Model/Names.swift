@@ -121,6 +121,11 @@ public struct DomainName: Hashable, Sendable, CustomStringConvertible {
 
 /// Text helpers of the name rules.
 public enum Validate {
+    /// Whether `s` holds a NUL, CR or LF: what no field of a line-oriented file may hold.
+    public static func breaksLine(_ s: String) -> Bool {
+        s.utf8.contains { $0 == 0 || $0 == 10 || $0 == 13 }
+    }
+
     /// `s` with control characters shown as `?`, for error messages.
     public static func printable(_ s: String) -> String {
         String(String.UnicodeScalarView(s.unicodeScalars.map { $0.value < 32 || $0.value == 127 ? "?" : $0 }))

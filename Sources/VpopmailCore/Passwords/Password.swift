@@ -10,12 +10,25 @@ public enum PasswordScheme: String, Sendable, CaseIterable {
     case md5 = "md5-crypt"
     case bcrypt = "bcrypt"
     case yescrypt = "yescrypt"
+    case argon2id = "argon2id"
     case des = "des"
 
     /// The canonical names, as an error message lists them.
     public static var names: String {
         let all = allCases.map(\.rawValue)
         return all.dropLast().joined(separator: ", ") + " or " + all.last!
+    }
+
+    /// How strong the scheme is, for `rehash-on-login` (higher is stronger).
+    public var strength: Int {
+        switch self {
+        case .des: return 1
+        case .md5: return 2
+        case .sha256: return 3
+        case .sha512: return 4
+        case .bcrypt: return 5
+        case .yescrypt, .argon2id: return 6
+        }
     }
 
     /// Accepts the canonical names and common short forms (`sha512`, `SHA512-CRYPT`, `$6$`, ...).
@@ -26,6 +39,7 @@ public enum PasswordScheme: String, Sendable, CaseIterable {
         case "md5-crypt", "md5", "$1$": self = .md5
         case "bcrypt", "blf-crypt", "$2b$", "$2y$": self = .bcrypt
         case "yescrypt", "$y$": self = .yescrypt
+        case "argon2id", "argon2", "$argon2id$": self = .argon2id
         case "des", "crypt", "des-crypt": self = .des
         default: return nil
         }
@@ -81,6 +95,7 @@ public enum Password {
         case .sha256: return "$5$" + randomString(8, from: saltAlphabet) + "$"
         case .md5: return "$1$" + randomString(8, from: saltAlphabet) + "$"
         case .des: return randomString(2, from: saltAlphabet)
+        case .argon2id: return "$argon2id$"
         case .bcrypt, .yescrypt:
             let prefix = scheme == .bcrypt ? "$2b$" : "$y$"
             var out = [CChar](repeating: 0, count: 256)
@@ -111,21 +126,174 @@ public enum Password {
         return s
     }
 
+    /// Argon2id's cost (RFC 9106's second recommendation with one lane): 3 passes over 64 MiB.
+    public static let argon2Time: UInt32 = 3
+    public static let argon2MemoryKiB: UInt32 = 65536
+
     /// A new hash of `clear` in `scheme`.
     public static func hash(_ clear: String, scheme: PasswordScheme) throws(VpopmailError) -> String {
+        if scheme == .argon2id { return try argon2id(clear, salt: randomBytes(16)) }
         let s = try setting(for: scheme)
         guard let h = crypt(clear, setting: s) else { throw VpopmailError(.cryptFailed) }
         return h
     }
 
-    /// Whether `clear` matches `stored` (any scheme libxcrypt knows; a leading `{SCHEME}` is
-    /// stripped). An empty stored hash matches nothing.
+    /// `$argon2id$v=19$m=65536,t=3,p=1$<salt>$<hash>` (the encoding Dovecot, PHP and libargon2 use).
+    static func argon2id(_ clear: String, salt: [UInt8], time: UInt32 = argon2Time,
+                         memory: UInt32 = argon2MemoryKiB) throws(VpopmailError) -> String {
+        let pwd = Array(clear.utf8)
+        let len = argon2_encodedlen(time, memory, 1, UInt32(salt.count), 32, Argon2_id)
+        var out = [CChar](repeating: 0, count: len + 1)
+        let r = argon2id_hash_encoded(time, memory, 1, pwd, pwd.count, salt, salt.count, 32, &out, out.count)
+        guard r == ARGON2_OK.rawValue else {
+            throw VpopmailError(.cryptFailed, "argon2id: \(String(cString: argon2_error_message(r)))")
+        }
+        return String(decoding: out.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    /// A stored password: its `{SCHEME}` prefix (without the braces; empty when there is none)
+    /// and the rest.
+    static func split(_ stored: String) -> (scheme: Substring, body: Substring) {
+        let h = Substring(stored)
+        if h.hasPrefix("{"), let close = h.firstIndex(of: "}") {
+            return (h[h.index(after: h.startIndex)..<close], h[h.index(after: close)...])
+        }
+        return ("", h)
+    }
+
+    /// Whether `clear` matches `stored`: every crypt(3) scheme libxcrypt knows (DES, `$1$`,
+    /// `$5$`, `$6$`, `$2b$`, `$y$`, ...), Argon2 (`$argon2id$`, `$argon2i$`, `$argon2d$`), and the
+    /// `{SCHEME}` forms Dovecot and LDAP write (`{CRYPT}`, `{MD5-CRYPT}`, `{SHA512-CRYPT}`,
+    /// `{BLF-CRYPT}`, `{ARGON2ID}`, `{PLAIN}`, `{PLAIN-MD5}`, `{LDAP-MD5}`, `{SMD5}`, `{SHA}`,
+    /// `{SSHA}`, `{SHA256}`, `{SSHA256}`, `{SHA512}`, `{SSHA512}`, with `.HEX`/`.B64`).
+    /// An empty or unknown stored password matches nothing. Compared in constant time.
     public static func verify(_ clear: String, against stored: String) -> Bool {
-        var h = Substring(stored)
-        if h.hasPrefix("{"), let close = h.firstIndex(of: "}") { h = h[h.index(after: close)...] }
-        if h.isEmpty { return false }
-        guard let c = crypt(clear, setting: String(h)) else { return false }
-        return constantTimeEqual(Array(c.utf8), Array(h.utf8))
+        let (scheme, body) = split(stored)
+        if body.isEmpty { return false }
+        var name = scheme.uppercased()
+        var encoding = ""
+        if let dot = name.lastIndex(of: ".") {
+            encoding = String(name[name.index(after: dot)...])
+            name = String(name[..<dot])
+        }
+        let pwd = Array(clear.utf8)
+        switch name {
+        case "", "CRYPT", "DES-CRYPT", "MD5-CRYPT", "MD5", "SHA256-CRYPT", "SHA512-CRYPT", "BLF-CRYPT", "BCRYPT",
+             "YESCRYPT", "ARGON2I", "ARGON2ID", "ARGON2D":
+            if body.hasPrefix("$argon2") {
+                let type: argon2_type = body.hasPrefix("$argon2id$") ? Argon2_id : body.hasPrefix("$argon2i$") ? Argon2_i : Argon2_d
+                return argon2_verify(String(body), pwd, pwd.count, type) == ARGON2_OK.rawValue
+            }
+            guard let c = crypt(clear, setting: String(body)) else { return false }
+            return constantTimeEqual(Array(c.utf8), Array(body.utf8))
+        case "PLAIN", "CLEAR", "CLEARTEXT":
+            return constantTimeEqual(pwd, Array(body.utf8))
+        default:
+            let digest: ([UInt8]) -> [UInt8]
+            let size: Int
+            var salted = name.hasPrefix("S") && name != "SHA" && !name.hasPrefix("SHA")
+            switch name {
+            case "PLAIN-MD5", "LDAP-MD5", "SMD5": digest = MD5.digest; size = 16; salted = name == "SMD5"
+            case "SHA", "SHA1", "SSHA": digest = SHA.sha1; size = 20
+            case "SHA256", "SSHA256": digest = SHA.sha256; size = 32
+            case "SHA512", "SSHA512": digest = SHA.sha512; size = 64
+            default: return false
+            }
+            // PLAIN-MD5 is hex unless told; the others base64, or hex when told or when it is
+            // exactly a digest's worth of hex.
+            let isHex = encoding == "HEX" || (encoding.isEmpty && (name == "PLAIN-MD5" || (!salted && body.utf8.count == size * 2)))
+            guard let raw = isHex ? hexBytes(body) : Base64.decode(body), raw.count >= size, salted || raw.count == size else {
+                return false
+            }
+            let salt = Array(raw[size...])
+            return constantTimeEqual(digest(pwd + salt), Array(raw[..<size]))
+        }
+    }
+
+    static func hexBytes(_ s: Substring) -> [UInt8]? {
+        let b = Array(s.utf8)
+        guard b.count % 2 == 0 else { return nil }
+        func v(_ c: UInt8) -> UInt8? {
+            switch c {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): return c - 48
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): return c - 87
+            case UInt8(ascii: "A")...UInt8(ascii: "F"): return c - 55
+            default: return nil
+            }
+        }
+        var out: [UInt8] = []
+        out.reserveCapacity(b.count / 2)
+        var i = 0
+        while i < b.count {
+            guard let hi = v(b[i]), let lo = v(b[i + 1]) else { return nil }
+            out.append(hi << 4 | lo)
+            i += 2
+        }
+        return out
+    }
+
+    /// How strong a stored hash is, on `PasswordScheme.strength`'s scale (0: clear text and
+    /// digests; nil: unknown, never replaced).
+    public static func strength(of stored: String) -> Int? {
+        let (scheme, body) = split(stored)
+        if body.hasPrefix("$argon2") { return PasswordScheme.argon2id.strength }
+        if body.hasPrefix("$y$") || body.hasPrefix("$gy$") || body.hasPrefix("$7$") { return PasswordScheme.yescrypt.strength }
+        if body.hasPrefix("$2") { return PasswordScheme.bcrypt.strength }
+        if body.hasPrefix("$6$") { return PasswordScheme.sha512.strength }
+        if body.hasPrefix("$5$") { return PasswordScheme.sha256.strength }
+        if body.hasPrefix("$1$") { return PasswordScheme.md5.strength }
+        let name = scheme.uppercased()
+        if name.isEmpty || name == "CRYPT" || name == "DES-CRYPT" {
+            return body.utf8.count == 13 ? PasswordScheme.des.strength : nil
+        }
+        return 0
+    }
+
+    /// A hash as it is stored: a `{SCHEME}` prefix in front of a crypt(3) string (`$...`, or DES
+    /// under `{CRYPT}`/`{DES-CRYPT}`) is dropped, any other prefix kept.
+    public static func storedForm(_ hash: String) -> String {
+        let (scheme, body) = split(hash)
+        if scheme.isEmpty { return hash }
+        let name = scheme.uppercased()
+        if body.hasPrefix("$") || ((name == "CRYPT" || name == "DES-CRYPT") && body.utf8.count == 13) { return String(body) }
+        return hash
+    }
+
+    /// The scheme of a stored hash, as the logs name it.
+    public static func schemeName(of stored: String) -> String {
+        let (scheme, body) = split(stored)
+        for s in PasswordScheme.allCases where s != .des {
+            let prefix = s == .argon2id ? "$argon2" : s == .bcrypt ? "$2" : try? setting(for: s).prefix(3)
+            if let prefix, body.hasPrefix(prefix) { return s.rawValue }
+        }
+        if !scheme.isEmpty { return "{" + scheme.uppercased() + "}" }
+        return body.utf8.count == 13 ? PasswordScheme.des.rawValue : "unknown"
+    }
+
+    /// A stored hash weaker than `scheme` (what `rehash-on-login` replaces).
+    public static func isWeaker(_ stored: String, than scheme: PasswordScheme) -> Bool {
+        guard let s = strength(of: stored) else { return false }
+        return s < scheme.strength
+    }
+
+    /// The work of checking a password against a hash of `scheme`, for a login that has no hash
+    /// to check (unknown user or domain, an account without a password or home): the answer
+    /// costs what a wrong password costs, so its time tells nothing about the account.
+    public static func dummyVerify(_ clear: String, scheme: PasswordScheme) {
+        _ = verify(clear, against: dummyHash(scheme))
+    }
+
+    /// One fixed hash per scheme (of "vpopmail-dummy-password"), at the cost new hashes get.
+    static func dummyHash(_ scheme: PasswordScheme) -> String {
+        switch scheme {
+        case .sha512: return "$6$8CJ2y0Ht$fkTY30to/QX2Go0jp/FVAEmvqdHJEt/fDoCOhklrdBSTk4dxHhYW2o7/j5broRynyldwCJYMVlwkZQ/DLU43s."
+        case .sha256: return "$5$8CJ2y0Ht$UzeEBEx0iTncafcq7k6CA7wGUaAqj5UNEk43RtOWpj5"
+        case .md5: return "$1$8CJ2y0Ht$UUnBxTz8M4LRPCbIfqEhl/"
+        case .des: return "8Ct0Jm1T5Sm0Q"
+        case .bcrypt: return "$2b$05$Ziye5tjOtzBCnPVYpIaRu.bPk3KKbVJ2yQcM1g1t8eybAsRE4QVF6"
+        case .yescrypt: return "$y$j9T$038Tk0MIma.c2TLmTg52m/$lWzVN7uXujTUbtxNGZ8zje1snOgDLJ626H9vNbarm.8"
+        case .argon2id: return "$argon2id$v=19$m=65536,t=3,p=1$OENKMnkwSHRqcVVOa3lqUA$4trRuu5oire9XUol8sCryLvuLOXfyU/x4jozU00HSC4"
+        }
     }
 
     static func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {

@@ -47,7 +47,7 @@ extension Installation {
     /// Validates a new account and returns its normalised name, quota, hash and clear password.
     private func prepare(_ n: NewAccount, limits: DomainLimits)
         throws(VpopmailError) -> (name: String, quota: Quota, hash: String, clear: String?, gecos: String) {
-        if let g = n.gecos, g.contains(":") || g.contains("\n") { throw VpopmailError(.badChar, "bad character in gecos") }
+        if let g = n.gecos, g.contains(":") || Validate.breaksLine(g) { throw VpopmailError(.badChar, "bad character in gecos") }
         let user = n.name.text
         if let g = n.gecos, g.utf8.count > LengthLimits.maxGecos { throw VpopmailError(.gecosTooLong) }
         var hash: String
@@ -58,9 +58,11 @@ extension Installation {
             if config.clearPasswd { clear = p.text }
         case .hash(let h):
             hash = h
-            if hash.hasPrefix("{"), let close = hash.firstIndex(of: "}") { hash = String(hash[hash.index(after: close)...]) }
+            // `{SHA512-CRYPT}$6$...` is stored as the crypt(3) string upstream's readers expect;
+            // the schemes that are not crypt(3) (`{SSHA}`, `{PLAIN-MD5}`, ...) keep their prefix.
+            hash = Password.storedForm(hash)
             if hash.utf8.count > LengthLimits.maxPassword { throw VpopmailError(.passwdTooLong) }
-            if hash.contains(":") || hash.contains("\n") { throw VpopmailError(.badChar, "bad character in password hash") }
+            if hash.contains(":") || Validate.breaksLine(hash) { throw VpopmailError(.badChar, "bad character in password hash") }
             if config.clearPasswd { clear = "" }
         }
         return (user, n.quota ?? limits.defaultUserQuota ?? config.hardQuota, hash, clear, n.gecos ?? user)
@@ -328,8 +330,11 @@ extension Installation {
         if a.home.utf8.count > LengthLimits.maxDir { throw VpopmailError(.dirTooLong) }
         if a.passwordHash.utf8.count > LengthLimits.maxPassword { throw VpopmailError(.passwdTooLong) }
         if a.quota.spelling.utf8.count > LengthLimits.maxQuota { throw VpopmailError(.quotaTooLong) }
-        for f in [a.passwordHash, a.home, a.quota.spelling] where f.contains(":") || f.contains("\n") {
-            throw VpopmailError(.badChar)
+        // No field may hold what would start a line or a field in any store's files (vpasswd,
+        // a vconvert to it): NUL, CR, LF anywhere, `:` in all but the gecos (which upstream strips).
+        for (f, colon) in [(a.passwordHash, true), (a.home, true), (a.quota.spelling, true), (a.gecos, false),
+                           (a.clearPassword ?? "", false)] where Validate.breaksLine(f) || (colon && f.contains(":")) {
+            throw VpopmailError(.badChar, "bad character in a field of \(u)@\(d.realDomain): NUL, CR, LF or ':'")
         }
         onchange("mod_user", "\(u)@\(d.realDomain)", "-", .before)
         try stores.accounts.update(a, in: d, rebuildIndex: rebuildIndex)

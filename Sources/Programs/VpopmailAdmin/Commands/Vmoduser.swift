@@ -79,7 +79,7 @@ enum Vmoduser: AdminCommand {
             let a = try v.modifyUser(user, domain: domain, rebuildIndex: !noRebuild) { (a) throws(VpopmailError) in
                 if let g = gecos { a.gecos = g }
                 if let q { a.quota = q }
-                if let h = hash { a.passwordHash = h }
+                if let h = hash { a.passwordHash = Password.storedForm(h) }
                 if let h = newHash {
                     a.passwordHash = h
                     if v.config.clearPasswd { a.clearPassword = newClear?.text }
