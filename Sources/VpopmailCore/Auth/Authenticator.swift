@@ -20,9 +20,10 @@ public struct Authenticator {
     public mutating func authenticate(_ r: LoginRequest) -> AuthResult {
         let v = installation
         let throttle = Throttle(path: v.config.throttleFile ?? v.etcDir + "/login-failures", policy: v.config.throttle)
-        guard throttle.policy.enabled, !r.lookupOnly, !r.login.isEmpty else { return decide(r) }
-        let keys = Throttle.keys(ip: r.remoteIP, login: String(decoding: r.login, as: UTF8.self).lowercased())
-        switch throttle.check(keys, now: Int(time(nil))) {
+        guard throttle.policy.enabled, !r.lookupOnly, !r.login.isEmpty,
+              let session = throttle.session(Throttle.keys(ip: r.remoteIP, login: String(decoding: r.login, as: UTF8.self).lowercased()))
+        else { return decide(r) }
+        switch session.check(now: Int(time(nil))) {
         case .refuse(let key, let n):
             let (user, domain) = Validate.splitAddress(String(decoding: r.login, as: UTF8.self))
             log.user = Validate.printable(user)
@@ -34,10 +35,10 @@ public struct Authenticator {
         }
         let result = decide(r)
         switch result {
-        case .ok: throttle.succeeded(keys, now: Int(time(nil)))
+        case .ok: session.succeeded(now: Int(time(nil)))
         case .passwordMismatch, .unknownUser, .noPassword, .emptyPassword, .badCharacters, .systemUserUnknown,
              .systemPasswordMismatch, .serviceDisabled:
-            throttle.failed(keys, now: Int(time(nil)))
+            session.failed(now: Int(time(nil)))
         default: break
         }
         return result

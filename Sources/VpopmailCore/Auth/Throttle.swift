@@ -89,13 +89,10 @@ public struct Throttle {
                 return nil
             }
             self.fd = fd
-            var fl = flock()
-            fl.l_type = Int16(F_WRLCK)
-            fl.l_whence = Int16(SEEK_SET)
             var st = stat()
             let size = off_t(Throttle.slots * Throttle.recordSize)
             var head = [UInt8](repeating: 0, count: Throttle.recordSize)
-            guard retry({ fcntl(fd, F_SETLKW, &fl) }) == 0, fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else {
+            guard File.lock(fd, F_WRLCK), fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else {
                 close(fd)
                 return nil
             }
@@ -112,9 +109,24 @@ public struct Throttle {
                 return nil
             }
             secret = head
+            _ = File.lock(fd, F_UNLCK)
         }
 
         deinit { close(fd) }
+
+        static func lock(_ fd: Int32, _ type: Int32) -> Bool {
+            var fl = flock()
+            fl.l_type = Int16(type)
+            fl.l_whence = Int16(SEEK_SET)
+            return retry({ fcntl(fd, F_SETLKW, &fl) }) == 0
+        }
+
+        /// `body` under the file's lock.
+        func locked<T>(_ body: () -> T) -> T? {
+            guard File.lock(fd, F_WRLCK) else { return nil }
+            defer { _ = File.lock(fd, F_UNLCK) }
+            return body()
+        }
 
         func hash(_ key: String) -> UInt64 {
             let d = SHA.sha256(secret + Array(key.utf8))
@@ -122,27 +134,23 @@ public struct Throttle {
             return h == 0 ? 1 : h
         }
 
-        func read(_ slot: Int) -> Record {
-            var b = [UInt8](repeating: 0, count: Throttle.recordSize)
-            let n = b.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, off_t(slot * Throttle.recordSize)) }
-            return n == Throttle.recordSize ? Record(b[...]) : Record(key: 0, last: 0, failures: 0)
-        }
-
         func write(_ r: Record, _ slot: Int) {
             let b = r.bytes
             _ = b.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, off_t(slot * Throttle.recordSize)) }
         }
 
-        /// The slot of `h`: where it is, else a free or expired one, else the oldest probed.
+        /// The slot of `h`: where it is, else a free or expired one, else the oldest probed. The
+        /// probed records are side by side and read at once.
         func slot(_ h: UInt64, now: Int64, window: Int64) -> (slot: Int, record: Record?) {
-            let start = Int(h % UInt64(Throttle.slots - 1)) + 1
+            let start = Int(h % UInt64(Throttle.slots - Throttle.probes)) + 1
+            var b = [UInt8](repeating: 0, count: Throttle.recordSize * Throttle.probes)
+            let n = b.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, off_t(start * Throttle.recordSize)) }
             var best = start, bestLast = Int64.max
             for i in 0..<Throttle.probes {
-                let s = (start - 1 + i) % (Throttle.slots - 1) + 1
-                let r = read(s)
-                if r.key == h { return (s, r) }
+                let r = n == b.count ? Record(b[(i * Throttle.recordSize)..<((i + 1) * Throttle.recordSize)]) : Record(key: 0, last: 0, failures: 0)
+                if r.key == h { return (start + i, r) }
                 let last = r.key == 0 || now - r.last > window ? Int64.min : r.last
-                if last < bestLast { best = s; bestLast = last }
+                if last < bestLast { best = start + i; bestLast = last }
             }
             return (best, nil)
         }
@@ -153,43 +161,69 @@ public struct Throttle {
         return Int(r.failures)
     }
 
-    /// The verdict for an attempt with these keys (address first, then login).
-    public func check(_ keys: [String], now: Int) -> Verdict {
-        guard policy.enabled, let f = File(path) else { return .proceed(delay: 0) }
-        var delay = 0.0
-        for key in keys {
-            let n = failures(f.slot(f.hash(key), now: Int64(now), window: Int64(policy.window)).record, now: Int64(now))
-            let address = key.hasPrefix("ip ")
-            let (after, refuse) = address ? (policy.addressDelayAfter, policy.addressRefuseAfter)
-                                          : (policy.loginDelayAfter, policy.loginRefuseAfter)
-            if refuse > 0 && n >= refuse { return .refuse(key: key, failures: n) }
-            if after > 0 && n >= after {
-                let steps = min(n - after, 30)
-                delay = max(delay, min(policy.maxDelay, policy.delay * Double(1 << steps)))
+    /// One login's use of the state: the file opened once, the keys hashed once; each step
+    /// takes the lock for itself only (never across the password check).
+    public final class Session {
+        let throttle: Throttle
+        let file: File
+        let keys: [String]
+        let hashes: [UInt64]
+        /// Whether `check` found a record of any key (a success then has something to clear).
+        var seen = true
+
+        init?(_ throttle: Throttle, keys: [String]) {
+            guard throttle.policy.enabled, let f = File(throttle.path) else { return nil }
+            self.throttle = throttle
+            file = f
+            self.keys = keys
+            hashes = keys.map { f.hash($0) }
+        }
+
+        /// The verdict for an attempt (the address's counts first, then the login's).
+        public func check(now: Int) -> Verdict {
+            let p = throttle.policy
+            let found = file.locked { hashes.map { file.slot($0, now: Int64(now), window: Int64(p.window)).record } } ?? []
+            seen = found.contains { $0 != nil }
+            let counts = found.map { throttle.failures($0, now: Int64(now)) }
+            var delay = 0.0
+            for (key, n) in zip(keys, counts) {
+                let (after, refuse) = key.hasPrefix("ip ") ? (p.addressDelayAfter, p.addressRefuseAfter) : (p.loginDelayAfter, p.loginRefuseAfter)
+                if refuse > 0 && n >= refuse { return .refuse(key: key, failures: n) }
+                if after > 0 && n >= after {
+                    let steps = min(n - after, 30)
+                    delay = max(delay, min(p.maxDelay, p.delay * Double(1 << steps)))
+                }
+            }
+            return .proceed(delay: delay)
+        }
+
+        /// Counts a failure for each key.
+        public func failed(now: Int) {
+            let w = Int64(throttle.policy.window)
+            _ = file.locked {
+                for h in hashes {
+                    let (s, r) = file.slot(h, now: Int64(now), window: w)
+                    let n = throttle.failures(r, now: Int64(now))
+                    file.write(Record(key: h, last: Int64(now), failures: UInt32(min(n + 1, Int(UInt32.max)))), s)
+                }
             }
         }
-        return .proceed(delay: delay)
-    }
 
-    /// Counts a failure for each key.
-    public func failed(_ keys: [String], now: Int) {
-        guard policy.enabled, let f = File(path) else { return }
-        for key in keys {
-            let h = f.hash(key)
-            let (s, r) = f.slot(h, now: Int64(now), window: Int64(policy.window))
-            let n = failures(r, now: Int64(now))
-            f.write(Record(key: h, last: Int64(now), failures: UInt32(min(n + 1, Int(UInt32.max)))), s)
+        /// A success: the keys' records are cleared.
+        public func succeeded(now: Int) {
+            guard seen else { return }
+            _ = file.locked {
+                for h in hashes {
+                    let (s, r) = file.slot(h, now: Int64(now), window: Int64(throttle.policy.window))
+                    if r != nil { file.write(Record(key: 0, last: 0, failures: 0), s) }
+                }
+            }
         }
     }
 
-    /// A success: the keys' records are cleared.
-    public func succeeded(_ keys: [String], now: Int) {
-        guard policy.enabled, let f = File(path) else { return }
-        for key in keys {
-            let (s, r) = f.slot(f.hash(key), now: Int64(now), window: Int64(policy.window))
-            if r != nil { f.write(Record(key: 0, last: 0, failures: 0), s) }
-        }
-    }
+    /// A session for one login's keys; nil when throttling is off or its file cannot be had
+    /// (throttling then does nothing: it never costs a login).
+    public func session(_ keys: [String]) -> Session? { Session(self, keys: keys) }
 
     /// Waits `seconds`.
     public static func sleep(_ seconds: Double) {
