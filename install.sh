@@ -10,7 +10,7 @@ cd "$(dirname "$0")"
 
 . ./scripts/common.sh
 # libxcrypt; the SQL client libraries for the -sql programs (MariaDB/MySQL, PostgreSQL, SQLite).
-ensure_packages libcrypt-dev libmariadb-dev libpq-dev libsqlite3-dev pkg-config
+ensure_packages libcrypt-dev libargon2-dev libmariadb-dev libpq-dev libsqlite3-dev pkg-config
 
 swift build -c release
 bindir=$(swift build -c release --show-bin-path)
@@ -18,9 +18,11 @@ bin=$bindir/vpopmail
 
 ensure_vpopmail_user "$VPOPMAIL_HOME"
 
-install -d -m 0755 "$VPOPMAIL_HOME" "$VPOPMAIL_HOME/bin" "$VPOPMAIL_HOME/etc"
+# Least privilege (docs/threat-model.md): everything root runs or reads is root's and nobody
+# else can write it: ~vpopmail, bin/ and its programs, etc/. Only domains/ is the vpopmail user's.
+install -d -m 0755 -o root -g root "$VPOPMAIL_HOME" "$VPOPMAIL_HOME/bin" "$VPOPMAIL_HOME/etc"
 install -d -m 0700 -o vpopmail -g vchkpw "$VPOPMAIL_HOME/domains"
-install -m 0711 -o vpopmail -g vchkpw "$bin" "$VPOPMAIL_HOME/bin/vpopmail.new"
+install -m 0711 -o root -g root "$bin" "$VPOPMAIL_HOME/bin/vpopmail.new"
 mv -f "$VPOPMAIL_HOME/bin/vpopmail.new" "$VPOPMAIL_HOME/bin/vpopmail"
 for c in $("$bin" --commands); do
   ln -f "$VPOPMAIL_HOME/bin/vpopmail" "$VPOPMAIL_HOME/bin/$c.new"
@@ -32,7 +34,7 @@ done
 # vdelivermail-<store>: one client library each; vpopmail-sql: all, for vconvert); the others
 # hand over to them when auth-module names an SQL store.
 for p in vchkpw vdelivermail $(ls "$bindir" | grep -E '^(vpopmail|vchkpw|vdelivermail)-[a-z0-9]+$'); do
-  install -m 0711 -o vpopmail -g vchkpw "$bindir/$p" "$VPOPMAIL_HOME/bin/$p.new"
+  install -m 0711 -o root -g root "$bindir/$p" "$VPOPMAIL_HOME/bin/$p.new"
   mv -f "$VPOPMAIL_HOME/bin/$p.new" "$VPOPMAIL_HOME/bin/$p"
 done
 
@@ -45,6 +47,14 @@ fi
 [ -e "$VPOPMAIL_HOME/etc/vlimits.default" ] || install -m 0644 etc/vlimits.default "$VPOPMAIL_HOME/etc/vlimits.default"
 # The static relay rules roaming users are merged into (upstream's configure default).
 [ -e "$VPOPMAIL_HOME/etc/tcp.smtp" ] || printf '127.:allow,RELAYCLIENT=""\n' > "$VPOPMAIL_HOME/etc/tcp.smtp"
+# vchkpw's throttling state: root's, writable by the vchkpw group for a vchkpw run as vpopmail.
+[ -e "$VPOPMAIL_HOME/etc/login-failures" ] || install -m 0660 -o root -g vchkpw /dev/null "$VPOPMAIL_HOME/etc/login-failures"
+# A fail2ban filter and jail for the login failures (copy them to /etc/fail2ban/).
+install -d -m 0755 -o root -g root "$VPOPMAIL_HOME/etc/fail2ban" "$VPOPMAIL_HOME/etc/fail2ban/filter.d" "$VPOPMAIL_HOME/etc/fail2ban/jail.d"
+install -m 0644 -o root -g root etc/fail2ban/filter.d/vpopmail.conf "$VPOPMAIL_HOME/etc/fail2ban/filter.d/vpopmail.conf"
+install -m 0644 -o root -g root etc/fail2ban/jail.d/vpopmail.conf "$VPOPMAIL_HOME/etc/fail2ban/jail.d/vpopmail.conf"
+chown root:root "$VPOPMAIL_HOME/etc/vpopmail.conf" "$VPOPMAIL_HOME/etc/vlimits.default" "$VPOPMAIL_HOME/etc/tcp.smtp"
+chmod go-w "$VPOPMAIL_HOME/etc/vpopmail.conf" "$VPOPMAIL_HOME/etc/vlimits.default" "$VPOPMAIL_HOME/etc/tcp.smtp"
 
 install -d -m 0755 "$QMAILDIR" "$QMAILDIR/users" "$QMAILDIR/control"
 echo "vpopmail installed in $VPOPMAIL_HOME (qmail directory $QMAILDIR)"

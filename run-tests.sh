@@ -6,7 +6,7 @@ cd "$(dirname "$0")"
 
 . ./scripts/common.sh
 . ./scripts/sqlservers.sh
-ensure_packages libcrypt-dev tinycdb ucspi-tcp util-linux procps passwd python3 strace e2fsprogs dovecot-core dovecot-pop3d dovecot-imapd dovecot-mysql \
+ensure_packages libcrypt-dev libargon2-dev tinycdb ucspi-tcp util-linux procps passwd python3 strace e2fsprogs dovecot-core dovecot-pop3d dovecot-imapd dovecot-mysql \
   $sql_packages sqlite3 fail2ban
 ensure_vpopmail_user /home/vpopmail
 
@@ -18,6 +18,12 @@ j=$(mktemp -d)
 trap 'umount "$j" 2>/dev/null || true; rm -rf "$t" "$j"; sql_stop' EXIT
 VPOPMAIL_HOME="$t/home" QMAILDIR="$t/qmail" ./install.sh >/dev/null
 VPOPMAIL_HOME="$t/home" QMAILDIR="$t/qmail" ./install.sh >/dev/null   # idempotent
+# Least privilege: ~vpopmail, bin/ and every program, etc/ and its files are root's and writable
+# by nobody else (the throttling state is the vchkpw group's too); domains/ is the vpopmail user's.
+bad=$(find "$t/home" -path "$t/home/domains" -prune -o \( ! -user root -o -perm /022 \) ! -name login-failures -print)
+[ -z "$bad" ] || { echo "install.sh: not root's, or writable by others: $bad" >&2; exit 1; }
+[ "$(stat -c %U:%a "$t/home/domains")" = vpopmail:700 ]
+[ "$(stat -c %U:%G:%a "$t/home/etc/login-failures")" = root:vchkpw:660 ]
 env -u VPOPMAIL_HOME -u QMAILDIR "$t/home/bin/vadddomain" example.com 'postmaster-secret'
 env -u VPOPMAIL_HOME -u QMAILDIR "$t/home/bin/vadduser" joe@example.com 'joe-secret'
 env -u VPOPMAIL_HOME -u QMAILDIR "$t/home/bin/vuserinfo" -n -d joe@example.com | grep -qx "$t/home/domains/example.com/joe"

@@ -85,8 +85,8 @@ final class Site: @unchecked Sendable {
             try fm.createSymbolicLink(atPath: home + "/bin/" + p, withDestinationPath: packageRoot + "/.build/release/" + p)
         }
         try fm.copyItem(atPath: packageRoot + "/etc/vlimits.default", toPath: home + "/etc/vlimits.default")
-        // Throttling is on by default; the tests that are about it turn it on again.
-        var conf = "throttle = n\n" + config
+        // Throttling is on by default; only the tests that are about it (or name it) have it.
+        var conf = config.contains("throttle") ? config : config + "throttle = n\n"
         if store != "cdb" {
             let large = store.hasSuffix("-large")
             let module = large ? String(store.dropLast(6)) : store

@@ -64,6 +64,9 @@ public enum Handover {
         guard !handedOver, let path = twin(name, home: home) else {
             throw VpopmailError(.badConfig, "\(home)/etc/vpopmail.conf: auth-module \(store): no such store here (\(name) is not installed or lacks it)")
         }
+        if let why = FS.untrustedProgram(path) {
+            throw VpopmailError(.badConfig, "refusing to run \(path) as root: \(why)")
+        }
         prepare()
         setenv(marker, "1", 1)
         execv(path, CommandLine.unsafeArgv)  // this process's own argv, NULL-terminated

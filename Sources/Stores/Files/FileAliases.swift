@@ -31,6 +31,9 @@ public final class FileAliases: AliasStore {
 
     private func write(_ lines: [String], _ alias: String, _ d: DomainInfo) throws(VpopmailError) {
         let p = FileAliases.path(alias, d)
+        if let bad = lines.first(where: { $0.isEmpty || Validate.breaksLine($0) }) {
+            throw VpopmailError(.badChar, "refusing to write an alias line with NUL, CR or LF into \(p): \(Validate.printable(bad))")
+        }
         try sys(.couldNotUpdateFile) { () throws(SystemError) in
             if lines.isEmpty { try FS.unlink(p) }
             else { try FS.writeAtomic(p, lines.joined(separator: "\n") + "\n", mode: 0o600, owner: d.owner, sync: sync) }

@@ -24,7 +24,7 @@ public final class PasswdAccounts: AccountStore {
 
     func entries() -> [(SystemUsers.Entry, String)] {
         guard let text = try? FS.readText(passwdFile) else { return [] }
-        return text.split(separator: "\n").compactMap { line in
+        return Bytes.textLines(text).compactMap { line in
             let f = line.split(separator: ":", omittingEmptySubsequences: false)
             guard f.count >= 7, let uid = UInt32(f[2]), let gid = UInt32(f[3]), uid >= 1000, uid != 65534 else { return nil }
             let gecos = String(f[4].prefix(while: { $0 != "," }))

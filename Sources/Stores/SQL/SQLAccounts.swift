@@ -22,8 +22,13 @@ public final class SQLAccounts: AccountStore {
     /// with `--enable-clear-passwd`).
     static let columnsNoClear = "pw_name, pw_passwd, pw_uid, pw_gid, pw_gecos, pw_dir, pw_shell, NULL"
 
-    func account(_ r: [String?]) -> Account {
-        Account(name: r[0] ?? "", passwordHash: r[1] ?? "", apopMarker: UInt32(r[2] ?? "") ?? 0,
+    /// A row as an account; a row with NUL, CR or LF in a field (an edit outside vpopmail) is
+    /// refused: it could add lines to every file the account's fields reach.
+    func account(_ r: [String?]) throws(VpopmailError) -> Account {
+        if let i = r.prefix(8).firstIndex(where: { ($0 ?? "").utf8.contains { $0 == 0 || $0 == 10 || $0 == 13 } }) {
+            throw VpopmailError(.corruptFile, "the account row of \(Validate.printable(r.first.flatMap { $0 } ?? "")) has NUL, CR or LF in column \(i + 1)")
+        }
+        return Account(name: r[0] ?? "", passwordHash: r[1] ?? "", apopMarker: UInt32(r[2] ?? "") ?? 0,
                 flags: AccountFlags(rawValue: UInt32(r[3] ?? "") ?? 0), gecos: r[4] ?? "", home: r[5] ?? "",
                 quota: Quota(stored: r[6] ?? ""), clearPassword: (r[7] ?? "").isEmpty ? nil : r[7])
     }
@@ -38,7 +43,8 @@ public final class SQLAccounts: AccountStore {
         let rest = "FROM \(t(db.userTable(d.realDomain))) WHERE \(whereUser(d.realDomain))"
         let rows = try db.read("SELECT \(SQLAccounts.columns) \(rest)", keyParams(name, d.realDomain),
                                fallback: "SELECT \(SQLAccounts.columnsNoClear) \(rest)")
-        return rows.first.map(account)
+        guard let r = rows.first else { return nil }
+        return try account(r)
     }
 
     public func accounts(in d: DomainInfo) throws(VpopmailError) -> [Account] {
@@ -48,7 +54,10 @@ public final class SQLAccounts: AccountStore {
             : try db.read("SELECT \(SQLAccounts.columns) FROM \(t(db.userTable(d.realDomain)))",
                           fallback: "SELECT \(SQLAccounts.columnsNoClear) FROM \(t(db.userTable(d.realDomain)))")
         // Byte order, as in vpasswd (server collations differ).
-        return rows.map(account).sorted { Array($0.name.utf8).lexicographicallyPrecedes(Array($1.name.utf8)) }
+        var out: [Account] = []
+        out.reserveCapacity(rows.count)
+        for r in rows { out.append(try account(r)) }
+        return out.sorted { Array($0.name.utf8).lexicographicallyPrecedes(Array($1.name.utf8)) }
     }
 
     func rowValues(_ a: Account, _ d: String) -> [SQLValue] {

@@ -245,7 +245,7 @@ public struct Config: Sendable {
             if quotaWarnPercent > 100 { throw VpopmailError(.badConfig, "\(at): bad value '\(v)' for \(key): expected 0-100") }
         case "small-message-bytes": smallMessageBytes = try I(v, key, at)
         case "domain-default-delivery":
-            guard !v.isEmpty, !v.contains("\n") else {
+            guard !v.isEmpty, !Validate.breaksLine(v) else {
                 throw VpopmailError(.badConfig, "\(at): bad value '\(v)' for \(key)")
             }
             domainDefaultDelivery = v

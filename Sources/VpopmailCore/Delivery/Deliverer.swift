@@ -20,6 +20,10 @@ public final class Deliverer {
     var workingDirectory: String? = nil
     /// `$DEFAULT` for the programs of a `<prefix>-default` alias (set in the child only).
     var defaultPart: String? = nil
+    /// Whether a delivery run by root becomes the domain's owner first (setgroups, setgid,
+    /// setuid: the whole process). Only a caller that is not vdelivermail's own process (an
+    /// in-process test) turns it off, and then writes as itself.
+    public var becomesOwner = true
     /// Where vdelivermail's own lines go (stdout: qmail-local logs or bounces with them).
     public var say: (String) -> Void = { s in
         let line = s + "\n"
@@ -57,7 +61,7 @@ public final class Deliverer {
         let domain = try assignedDomain()
         // qmail-local runs us as the domain's owner; run by root (by hand, or a test), become it,
         // so that messages, maildirsize and programs get the owner they would have under qmail.
-        if geteuid() == 0, domain.uid != 0 {
+        if becomesOwner, geteuid() == 0, domain.uid != 0 {
             var g = gid_t(domain.gid)
             guard setgroups(1, &g) == 0, setgid(domain.gid) == 0, setuid(domain.uid) == 0 else {
                 throw .deferred(BounceText.cannotSwitchUser(domain.uid))

@@ -87,7 +87,7 @@ public struct DirControl: Sendable, Equatable {
     /// Parses `.dir-control`. Accepts upstream's `0 2 2` form of the triples, and a ninth line
     /// (which upstream's reader would take as the directory).
     public static func parse(_ text: String, file: String) throws(VpopmailError) -> DirControl {
-        let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        let lines = Bytes.textLines(text)
         guard lines.count >= 8 else {
             throw VpopmailError(.corruptFile, "\(file): corrupt .dir-control (\(lines.count) lines, expected 8)")
         }

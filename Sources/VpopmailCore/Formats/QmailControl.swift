@@ -116,6 +116,10 @@ public struct QmailControl: Sendable {
     }
 
     private func write(_ lines: [String], to path: String) throws(VpopmailError) {
+        // No line may carry another (a NUL, CR or LF in a field would add one).
+        if let bad = lines.first(where: Validate.breaksLine) {
+            throw VpopmailError(.badChar, "refusing to write a line with NUL, CR or LF into \(path): \(Validate.printable(bad))")
+        }
         let text = lines.isEmpty ? "" : lines.joined(separator: "\n") + "\n"
         try sys(.couldNotUpdateFile) { () throws(SystemError) in
             try FS.writeAtomic(path, text, mode: 0o644, sync: sync)
@@ -133,6 +137,7 @@ public struct QmailControl: Sendable {
     /// qmail-newu).
     public func compileAssign() throws(VpopmailError) {
         if case let prog = newuProgram, !prog.isEmpty {
+            if let why = FS.untrustedProgram(prog) { throw VpopmailError(.badConfig, "refusing to run qmail-newu \(prog): \(why)") }
             guard Proc.run([prog], umask: 0o022) == 0 else {
                 throw VpopmailError(.couldNotUpdateFile, "\(prog) failed")
             }
@@ -251,6 +256,10 @@ public struct QmailControl: Sendable {
     public func addDomain(name: String, realDomain: String, uid: UInt32, gid: UInt32, dir: String,
                           optimize: Bool) throws(VpopmailError) -> [String] {
         var notices: [String] = []
+        // assign is colon-separated: no field may hold a ':' (or start a line).
+        for f in [name, realDomain, dir] where f.contains(":") || Validate.breaksLine(f) || f.isEmpty {
+            throw VpopmailError(.badChar, "bad character in a users/assign field (':', NUL, CR or LF): \(Validate.printable(f))")
+        }
         if !FS.exists(assignPath) {
             try sys(.couldNotUpdateFile) { () throws(SystemError) in try FS.mkdirs(qmailDir + "/users", mode: 0o755) }
         }
@@ -293,6 +302,7 @@ public struct QmailControl: Sendable {
     /// Compiles `morercpthosts.cdb` as qmail-newmrh does (or runs the configured qmail-newmrh).
     public func compileMoreRcptHosts() throws(VpopmailError) {
         if case let prog = newmrhProgram, !prog.isEmpty {
+            if let why = FS.untrustedProgram(prog) { throw VpopmailError(.badConfig, "refusing to run qmail-newmrh \(prog): \(why)") }
             guard Proc.run([prog], umask: 0o022) == 0 else { throw VpopmailError(.couldNotUpdateFile, "\(prog) failed") }
             return
         }

@@ -34,8 +34,11 @@ public struct VpasswdFile {
             var lineNo = 0
             while i < n {
                 lineNo += 1
-                let end: Int
+                var end: Int
                 if let p = memchr(base + i, 10, n - i) { end = base.distance(to: p.assumingMemoryBound(to: UInt8.self)) } else { end = n }
+                // A line ending in CR LF (an edit on another system): the CR is no field's.
+                let next = end + 1
+                if end > i && base[end - 1] == 13 { end -= 1 }
                 var colons = 0
                 var nameEnd = -1
                 var j = i
@@ -50,7 +53,7 @@ public struct VpasswdFile {
                     return
                 }
                 refs.append(Ref(start: i, nameEnd: nameEnd, end: end))
-                i = end + 1
+                i = next
             }
         }
         if let bad { throw VpopmailError(.corruptFile, "\(path):\(bad): corrupt vpasswd line") }

@@ -21,7 +21,10 @@ public struct ClearPassword: Sendable {
         }
     }
 
+    /// An empty password is refused (`.pwstrEmpty`): an account without a password is asked for
+    /// explicitly, with an empty hash (`vadduser -e ''`, `vmoduser -e ''`).
     public init(_ text: String, rules: Rules = Rules()) throws(VpopmailError) {
+        if text.isEmpty { throw VpopmailError(.pwstrEmpty, "password is empty (an account without a password: -e '')") }
         if text.utf8.count > LengthLimits.maxClearPassword { throw VpopmailError(.passwdTooLong) }
         if text.utf8.contains(where: { $0 == 0 || $0 == 10 || $0 == 13 }) || (rules.forbidsColon && text.contains(":")) {
             throw VpopmailError(.badChar, "bad character in password")

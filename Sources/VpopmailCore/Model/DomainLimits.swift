@@ -60,7 +60,7 @@ public struct DomainLimits: Sendable, Equatable {
     /// unknown names ignored.
     public static func parse(_ text: String) -> DomainLimits {
         var l = DomainLimits()
-        for raw in text.split(whereSeparator: { $0 == "\n" || $0 == "\r" }) {
+        for raw in Bytes.textLines(text) where !raw.isEmpty {
             if raw.first == "#" { continue }
             let end = raw.firstIndex(where: { $0 == " " || $0 == "\t" || $0 == ":" }) ?? raw.endIndex
             let name = raw[..<end]

@@ -21,7 +21,7 @@ extension Installation {
         let a = alias.lowercased()
         try checkAliasName(a)
         if line.utf8.count > LengthLimits.maxAliasLine { throw VpopmailError(.aliasLineTooLong) }
-        if line.isEmpty || line.contains("\n") || line.contains("\0") { throw VpopmailError(.badChar, "bad character in alias line") }
+        if line.isEmpty || Validate.breaksLine(line) { throw VpopmailError(.badChar, "bad character in alias line") }
         let d = try requireDomain(domain)
         let lock = try stores.accounts.lock(domain: d)
         defer { lock.unlock() }

@@ -37,6 +37,9 @@ extension Installation {
                           optimize: Bool = false) throws(VpopmailError) -> (domain: DomainInfo, notices: [String]) {
         let domain = try DomainName(newDomain: name).text
         let base = baseDir ?? home
+        if base.contains(":") || Validate.breaksLine(base) {
+            throw VpopmailError(.badChar, "bad character in the base directory (':', NUL, CR or LF): \(Validate.printable(base))")
+        }
         let owner = (uid: uid ?? vpopUID, gid: gid ?? vpopGID)
         if owner.uid == 0 { throw Installation.rootDomain(domain) }
         let root = base + "/" + config.domainsDir

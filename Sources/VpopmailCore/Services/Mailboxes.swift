@@ -240,7 +240,7 @@ extension Installation {
     /// The user named by the domain's `.qmail-default` delivery argument (catch-all), if any.
     public func catchAllUser(_ d: DomainInfo) -> String? {
         guard let text = try? FS.readText(d.dir + "/.qmail-default") else { return nil }
-        guard let last = text.split(whereSeparator: { $0 == " " || $0 == "\n" || $0 == "\t" }).last else { return nil }
+        guard let last = text.split(whereSeparator: { $0 == " " || $0.isNewline || $0 == "\t" }).last else { return nil }
         let arg = String(last)
         if let at = arg.firstIndex(of: "@") {
             let dom = arg[arg.index(after: at)...].lowercased()

@@ -283,3 +283,39 @@ extension FS {
         return try body()
     }
 }
+
+extension FS {
+    /// Why a process running as root should not run `path` (nil: it may, or this process is not
+    /// root and lends no rights): the program and every directory above it, as given and as its
+    /// symlinks resolve, must be root's and writable by nobody else (a sticky directory such as
+    /// /tmp excepted). Otherwise the vpopmail user or a domain owner could replace what root runs.
+    public static func untrustedProgram(_ path: String) -> String? {
+        guard geteuid() == 0 else { return nil }
+        guard path.hasPrefix("/") else { return "\(path) is not an absolute path" }
+        var paths = [path]
+        if let r = realpath(path, nil) {
+            let resolved = String(cString: r)
+            free(r)
+            if resolved != path { paths.append(resolved) }
+        } else {
+            return "\(path): \(String(cString: strerror(errno)))"
+        }
+        for p in paths {
+            let parts = p.split(separator: "/")
+            var prefix = ""
+            for (i, c) in ([""] + parts.map(String.init)).enumerated() {
+                prefix = i == 0 ? "/" : (prefix == "/" ? "/" : prefix + "/") + c
+                var st = Glibc.stat()
+                guard lstat(prefix, &st) == 0 else { return "\(prefix): \(String(cString: strerror(errno)))" }
+                let type = st.st_mode & S_IFMT
+                if type == S_IFLNK { continue }  // its directory protects it; where it leads is checked too
+                if st.st_uid != 0 { return "\(prefix) is owned by uid \(st.st_uid), not by root" }
+                let writable = st.st_mode & 0o022 != 0
+                if type == S_IFDIR ? writable && st.st_mode & S_ISVTX == 0 : writable {
+                    return "\(prefix) is writable by its group or by others"
+                }
+            }
+        }
+        return nil
+    }
+}

@@ -396,9 +396,20 @@ public enum Bytes {
         return n
     }
 
+    /// The lines of a text file: split at LF, a trailing CR removed from each (files an admin
+    /// edited on another system), no empty last line for the final LF. On the bytes: Swift's
+    /// `Character` takes CR LF as one, so splitting the `String` at "\n" would not split there.
     public static func textLines(_ text: String) -> [String] {
-        var out = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
-        if out.last == "" { out.removeLast() }
+        var out: [String] = []
+        var u = text.utf8[...]
+        while !u.isEmpty {
+            let nl = u.firstIndex(of: 10)
+            var line = u[..<(nl ?? u.endIndex)]
+            if line.last == 13 { line = line.dropLast() }
+            out.append(String(decoding: line, as: UTF8.self))
+            guard let nl else { break }
+            u = u[u.index(after: nl)...]
+        }
         return out
     }
 }

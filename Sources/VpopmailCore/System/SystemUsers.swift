@@ -20,7 +20,7 @@ public enum SystemUsers {
 
     static func fields(_ path: String, _ name: String) -> [Substring]? {
         guard let text = try? FS.readText(path) else { return nil }
-        for line in text.split(separator: "\n") {
+        for line in Bytes.textLines(text) {
             let f = line.split(separator: ":", omittingEmptySubsequences: false)
             if f.first.map(String.init) == name { return f }
         }
@@ -51,7 +51,7 @@ extension SystemUsers {
     /// Every `/etc/passwd` entry, in file order.
     public static func all(passwdFile: String = "/etc/passwd") -> [Entry] {
         guard let text = try? FS.readText(passwdFile) else { return [] }
-        return text.split(separator: "\n").compactMap { line in
+        return Bytes.textLines(text).compactMap { line in
             let f = line.split(separator: ":", omittingEmptySubsequences: false)
             guard f.count >= 7, let uid = UInt32(f[2]), let gid = UInt32(f[3]) else { return nil }
             return Entry(name: String(f[0]), passwordHash: String(f[1]), uid: uid, gid: gid, home: String(f[5]))

@@ -99,7 +99,7 @@ enum Vadduser: AdminCommand {
         var lineNo = 0
         for raw in Bytes.textLines(text) {
             lineNo += 1
-            let line = raw.hasSuffix("\r") ? String(raw.dropLast()) : raw
+            let line = raw
             if line.isEmpty || line.hasPrefix("#") { continue }
             let f = line.split(separator: ":", maxSplits: 3, omittingEmptySubsequences: false).map(String.init)
             guard f.count >= 2, !f[1].isEmpty else {

@@ -70,7 +70,7 @@ enum Vmoduser: AdminCommand {
         do throws(VpopmailError) {
             q = try quota.map { (s) throws(VpopmailError) in try Quota.parse(s) }
             if let d = dir, !d.hasPrefix("/") { throw VpopmailError(.badDir, "the home directory must be an absolute path") }
-            if let g = gecos, g.contains(":") || g.contains("\n") { throw VpopmailError(.badChar, "bad character in gecos") }
+            if let g = gecos, g.contains(":") || Validate.breaksLine(g) { throw VpopmailError(.badChar, "bad character in gecos") }
             newClear = try clear.map { (c) throws(VpopmailError) in try v.clearPassword(c) }
         } catch { throw fail(error) }
         let newHash: String?

@@ -40,7 +40,7 @@ public final class PGConnection: SQLConnection {
 
     /// libpq's messages span lines (a hint after a newline and tab): one line for logs.
     static func oneLine(_ s: String) -> String {
-        s.split(whereSeparator: { $0 == "\n" || $0 == "\t" || $0 == "\r" }).map { $0.trimmingSpaces() }
+        s.split(whereSeparator: { $0.isNewline || $0 == "\t" }).map { $0.trimmingSpaces() }
             .filter { !$0.isEmpty }.joined(separator: " ")
     }
 
