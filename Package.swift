@@ -25,6 +25,12 @@ func fastStartLinking(_ program: String) -> [LinkerSetting] {
                           "-Xlinker", "--no-warn-symbol-ordering"])]
 }
 
+/// The libFuzzer targets (Fuzz/, scripts/fuzz.sh): only with VPOP_FUZZ=1, in a build of their own
+/// (`-sanitize=fuzzer,address`), so that ordinary builds never see them.
+let fuzzTargets: [Target] = ProcessInfo.processInfo.environment["VPOP_FUZZ"] == "1"
+    ? [.executableTarget(name: "vpop-fuzz", dependencies: ["VpopmailCore", "CDB"], path: "Fuzz/Sources")]
+    : []
+
 /// The stores with a client library, one folder each under `Sources/Stores/<folder>/`: `Driver/`
 /// (the `StoreDriver`), the C module of the client library, and `vpopmail/`, `vchkpw/`,
 /// `vdelivermail/`: the three programs linked with it, which the others hand over to when
@@ -114,7 +120,7 @@ let package = Package(
         .executableTarget(name: "vpopmail-sql",
                           dependencies: ["VpopmailAdmin", "StoreFiles", "StorePasswd"] + clientStores.map { .target(name: "Store\($0.folder)") },
                           path: "Sources/Programs/vpopmail-sql", linkerSettings: [.unsafeFlags(["-static-stdlib"])]),
-    ] + storeTargets + [
+    ] + storeTargets + fuzzTargets + [
         .testTarget(name: "CDBTests", dependencies: ["CDB"]),
         .testTarget(name: "VpopmailCoreTests", dependencies: ["VpopmailCore", "CDB", "StoreMemory", "StoreFiles"]),
         .testTarget(name: "StoreTests", dependencies: ["VpopmailCore", "StoreMemory", "StoreFiles", "StorePasswd", "StoreSQL"]

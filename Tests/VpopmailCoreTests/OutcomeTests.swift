@@ -28,7 +28,9 @@ final class Sandbox: @unchecked Sendable {
     func login(_ login: String, _ password: String, challenge: String = "", port: String = "110",
                lookupOnly: Bool = false, remoteIP: String = "192.0.2.7") -> AuthResult {
         let input = Array("\(login)\0\(password)\0\(challenge)\0".utf8)
-        let r = LoginRequest(input: input, truncated: false, port: port, serviceName: nil, program: "/bin/true",
+        // Lookups are Dovecot's (checkpassword-reply); anywhere else AUTHORIZED=1 is ignored.
+        let r = LoginRequest(input: input, truncated: false, port: port, serviceName: nil,
+                             program: lookupOnly ? "/usr/lib/dovecot/checkpassword-reply" : "/bin/true",
                              localIP: nil, remoteIP: remoteIP, lookupOnly: lookupOnly)
         var a = Authenticator(installation, request: r)
         return a.authenticate(r)

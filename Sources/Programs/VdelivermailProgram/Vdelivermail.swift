@@ -45,7 +45,9 @@ public enum Vdelivermail {
 
         let message: Message
         do { message = try Message.fromStandardInput() } catch { finish(.deferred(BounceText.system(error))) }
-        if message.size == 0 { exit(0) }  // upstream drops empty messages (make-seekable)
+        // Upstream drops an empty input (exit 0); qmail never hands over an empty message, so
+        // one is a broken pipe or a closed stdin: it waits in the queue instead.
+        if message.size == 0 { finish(.deferred(BounceText.emptyMessage)) }
 
         let installation: Installation
         do {

@@ -91,6 +91,9 @@ public struct LoginRequest: Sendable {
             }
         }
         self.init(login: field(0), password: field(1), challenge: field(2), service: service, logName: logName,
-                  localIP: localIP, remoteIP: remoteIP, lookupOnly: lookupOnly, viaDovecot: viaDovecot, inputTooLong: truncated)
+                  localIP: localIP, remoteIP: remoteIP,
+                  // A lookup without a password is Dovecot's master-user mode and nothing else:
+                  // `AUTHORIZED=1` in any other environment is an ordinary login.
+                  lookupOnly: lookupOnly && viaDovecot, viaDovecot: viaDovecot, inputTooLong: truncated)
     }
 }

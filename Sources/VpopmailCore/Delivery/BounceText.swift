@@ -10,6 +10,11 @@ public enum BounceText {
     public static let invalidDomain = "invalid domain name"
     public static let noExtension = "vdelivermail: no EXT environment varilable"
     public static let maildirRecreationFailed = "Auto re-creation of maildir failed. (#5.9.9)"
+    /// Temporary: the message stays in qmail's queue until the Maildir can be made.
+    public static func maildirRepairFailed(_ why: String) -> String { "vdelivermail: deferred, the Maildir is incomplete and could not be re-created: \(why) (#4.3.0)" }
+    public static func unreadableDotQmail(_ path: String, _ why: String) -> String { "vdelivermail: deferred, unable to read \(path): \(why) (#4.3.0)" }
+    public static let emptyDefault = "vdelivermail: deferred, the default delivery argument in .qmail-default is empty (#4.3.5)"
+    public static let emptyMessage = "vdelivermail: deferred, no message on standard input (#4.3.0)"
     public static func locked(_ address: String) -> String { "vdelivermail: account is locked email bounced \(address)" }
     public static func programFailedPermanently(_ command: String, _ code: Int32) -> String { "program failed: \(command) exit \(code)" }
 

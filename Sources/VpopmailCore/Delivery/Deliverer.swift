@@ -102,8 +102,11 @@ public final class Deliverer {
 
     func deliverToMailbox(_ account: Account, extension ext: String?, domain: DomainInfo) throws(DeliveryOutcome) {
         if account.flags.contains(.bounceMail) { throw .bounce(BounceText.locked(recipient)) }
-        if !FS.isDirectory(account.maildir) {
-            do { try v.makeHome(account, domain: domain) } catch { throw .bounce(BounceText.maildirRecreationFailed) }
+        // What vpopmail owns is repaired: a missing home, Maildir or Maildir/new, cur or tmp is
+        // made again; when that fails the message waits in qmail's queue (never a bounce).
+        let md = account.maildir
+        if !(FS.isDirectory(md + "/new") && FS.isDirectory(md + "/cur") && FS.isDirectory(md + "/tmp")) {
+            do { try v.makeHome(account, domain: domain) } catch { throw .deferred(BounceText.maildirRepairFailed(error.message)) }
         }
         let address = "\(account.name)@\(domain.realDomain)"
         // The user's own .qmail, in the home (./Maildir/ lines); with an extension first
@@ -143,6 +146,7 @@ public final class Deliverer {
     /// An unknown user: the default-delivery argument.
     func deliverToDefault(_ domain: DomainInfo) throws(DeliveryOutcome) {
         let arg = request.defaultDelivery
+        if arg.trimmingSpaces().isEmpty { throw .deferred(BounceText.emptyDefault) }
         switch arg {
         case "delete":
             return
@@ -166,7 +170,16 @@ public final class Deliverer {
 
     /// Delivers every line of a `.qmail` file; true when the file had at least one line.
     func deliverDotQmail(_ path: String, address: String, domain: DomainInfo) throws(DeliveryOutcome) -> Bool {
-        guard let text = try? FS.readText(path) else { return false }
+        // Missing: not there. Unreadable: the user's instructions are unknown, so the message
+        // waits rather than going where the user may not want it.
+        let text: String
+        do {
+            guard let t = try FS.readText(path) else { return false }
+            text = t
+        } catch {
+            if error.errno == ENOTDIR { return false }
+            throw .deferred(BounceText.unreadableDotQmail(path, String(cString: strerror(error.errno))))
+        }
         let lines = Bytes.textLines(text)
         if lines.isEmpty { return false }
         for l in lines { try deliverLine(l, address: address, domain: domain) }

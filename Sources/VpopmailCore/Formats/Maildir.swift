@@ -132,9 +132,11 @@ public enum Maildir {
             defer { close(fd) }
             var st = Glibc.stat()
             if fstat(fd, &st) == 0, st.st_size < 5120, time(nil) - st.st_mtim.tv_sec <= 15 * 60,
-               let data = try? FS.readAll(fd: fd, path: path, status: st), let sums = sizeSums(data, quota: quota.spelling) {
-                return (UInt64(max(0, sums.bytes)), UInt64(max(0, sums.count)))
+               let data = try? FS.readAll(fd: fd, path: path, status: st), let sums = sizeSums(data, quota: quota.spelling),
+               sums.bytes >= 0, sums.count >= 0 {
+                return (UInt64(sums.bytes), UInt64(sums.count))
             }
+            // Negative totals are a corrupt file (a quota anyone could escape): counted again.
         }
         let u = scan(maildir)
         if quota.keepsMaildirsize {

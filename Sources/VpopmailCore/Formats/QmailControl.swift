@@ -209,7 +209,7 @@ public struct QmailControl: Sendable {
 
     /// `realdomain\0uid\0gid\0dir\0...` (a users/cdb value) as a DomainInfo; nil when malformed.
     /// On the bytes, without splitting: vchkpw and vdelivermail read one per run.
-    static func parseAssignValue(name: String, value v: ArraySlice<UInt8>) -> DomainInfo? {
+    public static func parseAssignValue(name: String, value v: ArraySlice<UInt8>) -> DomainInfo? {
         var ends: (Int, Int, Int, Int) = (0, 0, 0, 0)
         var found = 0
         var i = v.startIndex
@@ -237,8 +237,13 @@ public struct QmailControl: Sendable {
         guard FS.exists(assignPath) else {
             throw VpopmailError(.cannotReadAssign, "can't read users/assign file: \(assignPath)")
         }
+        return QmailControl.domainEntries(ofAssign: try readLines(assignPath))
+    }
+
+    /// The domain lines of `users/assign`'s lines (others, and malformed ones, skipped).
+    public static func domainEntries(ofAssign lines: [String]) -> [DomainInfo] {
         var out: [DomainInfo] = []
-        for line in try readLines(assignPath) {
+        for line in lines {
             guard line.hasPrefix("+") else { continue }
             let fields = line.dropFirst().split(separator: ":", omittingEmptySubsequences: false)
             guard fields.count >= 5, fields[0].hasSuffix("-"), fields[0].contains("."),

@@ -99,29 +99,30 @@ enum Vadduser: AdminCommand {
         var lineNo = 0
         for raw in Bytes.textLines(text) {
             lineNo += 1
-            let line = raw
-            if line.isEmpty || line.hasPrefix("#") { continue }
-            let f = line.split(separator: ":", maxSplits: 3, omittingEmptySubsequences: false).map(String.init)
-            guard f.count >= 2, !f[1].isEmpty else {
+            let entry: BulkImportLine
+            do {
+                guard let e = try BulkImportLine.parse(raw) else { continue }
+                entry = e
+            } catch {
                 say("Error: \(path):\(lineNo): expected user@domain:password[:quota[:gecos]]")
                 return Exit(.parseError).status
             }
-            let (user, domain) = splitEmail(v, f[0])
+            let (user, domain) = splitEmail(v, entry.address)
             guard !domain.isEmpty else {
-                say("Error: \(path):\(lineNo): not a full email address: \(Validate.printable(f[0]))")
+                say("Error: \(path):\(lineNo): not a full email address: \(Validate.printable(entry.address))")
                 return Exit(.parseError).status
             }
             let name: UserName, pw: Installation.NewPassword
             let quota: Quota?
             do {
                 name = try UserName(newAccount: user)
-                pw = (f[1].hasPrefix("$") || f[1].hasPrefix("{")) ? .hash(f[1]) : .clear(try v.clearPassword(f[1]))
-                quota = f.count > 2 && !f[2].isEmpty ? try Quota.parse(f[2]) : nil
+                pw = entry.isHash ? .hash(entry.password) : .clear(try v.clearPassword(entry.password))
+                quota = try entry.quota.map { (q) throws(VpopmailError) in try Quota.parse(q) }
             } catch {
                 say("Error: \(path):\(lineNo): \(error.message)")
                 return Exit(error.code).status
             }
-            let gecos = f.count > 3 && !f[3].isEmpty ? f[3] : nil
+            let gecos = entry.gecos
             if byDomain[domain] == nil { order.append(domain) }
             byDomain[domain, default: []].append(.init(name: name, password: pw, gecos: gecos, quota: quota))
         }
