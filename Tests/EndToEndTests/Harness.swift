@@ -293,3 +293,13 @@ func tinycdbAgrees(_ file: String) throws -> Bool {
     guard r.status == 0 else { return false }
     return FileManager.default.contentsEqual(atPath: tmp, andPath: file)
 }
+
+extension Site {
+    /// A site with example.com and joe@example.com (password `Secret-pw1`).
+    static func withJoe(_ config: String = "", store: String = "cdb") throws -> Site {
+        let s = try Site(config: config, store: store)
+        try s.ok(["vadddomain", "example.com", "pw"])
+        try s.ok(["vadduser", "joe@example.com", "Secret-pw1"])
+        return s
+    }
+}

@@ -5,12 +5,7 @@ import Testing
 @Suite struct Injection {
     let fm = FileManager.default
 
-    func site(_ config: String = "", store: String = "cdb") throws -> Site {
-        let s = try Site(config: config, store: store)
-        try s.ok(["vadddomain", "example.com", "pw"])
-        try s.ok(["vadduser", "joe@example.com", "Secret-pw1"])
-        return s
-    }
+    func site(_ config: String = "", store: String = "cdb") throws -> Site { try Site.withJoe(config, store: store) }
 
     func login(_ s: Site, _ user: String, _ password: String) throws -> Int32 {
         try s.vchkpw(user, password, env: ["TCPLOCALPORT": "110"]).status

@@ -6,12 +6,7 @@ import Testing
 @Suite struct LoginHardening {
     let fm = FileManager.default
 
-    func site(_ config: String = "", store: String = "cdb") throws -> Site {
-        let s = try Site(config: config, store: store)
-        try s.ok(["vadddomain", "example.com", "pw"])
-        try s.ok(["vadduser", "joe@example.com", "Secret-pw1"])
-        return s
-    }
+    func site(_ config: String = "", store: String = "cdb") throws -> Site { try Site.withJoe(config, store: store) }
 
     func login(_ s: Site, _ password: String, ip: String) throws -> (status: Int32, seconds: Double) {
         try login(s, "joe@example.com", password, ip: ip)
