@@ -74,6 +74,20 @@ import Testing
         }
     }
 
+    /// An SQL row whose home is another user's: vconvert copies nothing of the domain.
+    @Test func vconvertRefusesAHomeOutsideTheDomain() throws {
+        let s = try Site(store: "sqlite")
+        try s.ok(["vadddomain", "example.com", "pw"])
+        try s.ok(["vadduser", "joe@example.com", "joe-secret"])
+        try s.ok(["vadduser", "ann@example.com", "ann-secret"])
+        let ann = s.domainDir("example.com") + "/ann"
+        #expect(try s.sql("UPDATE vpopmail SET pw_dir = '\(ann)' WHERE pw_name = 'joe'").status == 0)
+        try s.expectRefused(["vconvert", "--from", "sqlite", "--to", "cdb"], status: 168, message: "is not a mailbox directory of its domain")
+        #expect(!fm.fileExists(atPath: s.domainDir("example.com") + "/vpasswd"))
+        try s.expectRefused(["vdeluser", "joe@example.com"], status: 168, message: "is not a mailbox directory of its domain")
+        #expect(fm.fileExists(atPath: ann + "/Maildir/new"))
+    }
+
     /// The owner replaces a hash bucket with a symlink: root neither follows it to remove nor to
     /// create.
     @Test func aBucketSymlinkIsNeverFollowed() throws {
