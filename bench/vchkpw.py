@@ -14,6 +14,10 @@ PROG = "/bin/true"
 def main():
     base, home, qmail, _ = big_domain_site("vchkpwbench-", USERS, ["vchkpw"])
     try:
+        # BENCH_CONF: lines added to vpopmail.conf (say "throttle = n" to see what throttling costs).
+        if os.environ.get("BENCH_CONF"):
+            with open(os.path.join(home, "etc/vpopmail.conf"), "a") as f:
+                f.write(os.environ["BENCH_CONF"].replace("\\n", "\n") + "\n")
         env = {"VPOPMAIL_HOME": home, "QMAILDIR": qmail, "PATH": "/usr/bin:/bin", "TCPLOCALPORT": "110",
                "TCPREMOTEIP": "192.0.2.1"}
         floor = build_floor(base, "chkpw_floor.c", "-lcrypt")

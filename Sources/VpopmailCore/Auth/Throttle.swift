@@ -84,32 +84,40 @@ public struct Throttle {
         let fd: Int32
         let secret: [UInt8]
 
+        /// Opened by its path (never through a final symlink): this runs at every login, and the
+        /// walk by descriptors costs a dozen system calls. What a redirected path could reach is
+        /// bounded: only an empty file (new, or install.sh's) is ever given a layout, a file of
+        /// any other size than the state's is left alone (throttling then does nothing).
         init?(_ path: String) {
-            guard let fd = try? Directory.parent(of: path).openFile(Directory.leaf(of: path), O_RDWR | O_CREAT, mode: 0o600) else {
-                return nil
-            }
+            let fd = retry { open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0o600) }
+            guard fd >= 0 else { return nil }
             self.fd = fd
             var st = stat()
             let size = off_t(Throttle.slots * Throttle.recordSize)
             var head = [UInt8](repeating: 0, count: Throttle.recordSize)
-            guard File.lock(fd, F_WRLCK), fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else {
+            guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG, st.st_nlink == 1 else {
                 close(fd)
                 return nil
             }
             if st.st_size != size {
-                // New (or not ours): a fresh secret and empty records.
-                head = Password.randomBytes(Throttle.recordSize)
-                guard ftruncate(fd, 0) == 0, ftruncate(fd, size) == 0,
-                      head.withUnsafeBytes({ pwrite(fd, $0.baseAddress, $0.count, 0) }) == Throttle.recordSize else {
+                // Made under the lock: the secret first, then the records, so that a reader that
+                // sees the full size (without the lock) sees the secret too.
+                guard File.lock(fd, F_WRLCK), fstat(fd, &st) == 0 else { close(fd); return nil }
+                if st.st_size == 0 {
+                    head = Password.randomBytes(Throttle.recordSize)
+                    guard head.withUnsafeBytes({ pwrite(fd, $0.baseAddress, $0.count, 0) }) == Throttle.recordSize,
+                          ftruncate(fd, size) == 0 else { close(fd); return nil }
+                } else if st.st_size != size
+                            || head.withUnsafeMutableBytes({ pread(fd, $0.baseAddress, $0.count, 0) }) != Throttle.recordSize {
                     close(fd)
                     return nil
                 }
+                _ = File.lock(fd, F_UNLCK)
             } else if head.withUnsafeMutableBytes({ pread(fd, $0.baseAddress, $0.count, 0) }) != Throttle.recordSize {
                 close(fd)
                 return nil
             }
             secret = head
-            _ = File.lock(fd, F_UNLCK)
         }
 
         deinit { close(fd) }
