@@ -25,7 +25,7 @@ public final class SQLAccounts: AccountStore {
     /// A row as an account; a row with NUL, CR or LF in a field (an edit outside vpopmail) is
     /// refused: it could add lines to every file the account's fields reach.
     func account(_ r: [String?]) throws(VpopmailError) -> Account {
-        if let i = r.prefix(8).firstIndex(where: { ($0 ?? "").utf8.contains { $0 == 0 || $0 == 10 || $0 == 13 } }) {
+        if let i = r.prefix(8).firstIndex(where: { Validate.breaksLine($0 ?? "") }) {
             throw VpopmailError(.corruptFile, "the account row of \(Validate.printable(r.first.flatMap { $0 } ?? "")) has NUL, CR or LF in column \(i + 1)")
         }
         return Account(name: r[0] ?? "", passwordHash: r[1] ?? "", apopMarker: UInt32(r[2] ?? "") ?? 0,

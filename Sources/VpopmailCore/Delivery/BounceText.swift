@@ -9,7 +9,6 @@ public enum BounceText {
     public static let invalidUser = "invalid username"
     public static let invalidDomain = "invalid domain name"
     public static let noExtension = "vdelivermail: no EXT environment varilable"
-    public static let maildirRecreationFailed = "Auto re-creation of maildir failed. (#5.9.9)"
     /// Temporary: the message stays in qmail's queue until the Maildir can be made.
     public static func maildirRepairFailed(_ why: String) -> String { "vdelivermail: deferred, the Maildir is incomplete and could not be re-created: \(why) (#4.3.0)" }
     public static func unreadableDotQmail(_ path: String, _ why: String) -> String { "vdelivermail: deferred, unable to read \(path): \(why) (#4.3.0)" }

@@ -104,8 +104,7 @@ public final class Deliverer {
         if account.flags.contains(.bounceMail) { throw .bounce(BounceText.locked(recipient)) }
         // What vpopmail owns is repaired: a missing home, Maildir or Maildir/new, cur or tmp is
         // made again; when that fails the message waits in qmail's queue (never a bounce).
-        let md = account.maildir
-        if !(FS.isDirectory(md + "/new") && FS.isDirectory(md + "/cur") && FS.isDirectory(md + "/tmp")) {
+        if !Maildir.isComplete(account.maildir) {
             do { try v.makeHome(account, domain: domain) } catch { throw .deferred(BounceText.maildirRepairFailed(error.message)) }
         }
         let address = "\(account.name)@\(domain.realDomain)"

@@ -11,6 +11,11 @@ public enum Maildir {
         try create(in: try Directory.open(home), owner: owner)
     }
 
+    /// Whether `new`, `cur` and `tmp` of the Maildir are there (what `create` makes).
+    public static func isComplete(_ maildir: String) -> Bool {
+        FS.isDirectory(maildir + "/new") && FS.isDirectory(maildir + "/cur") && FS.isDirectory(maildir + "/tmp")
+    }
+
     /// Creates `Maildir/{cur,new,tmp}` in the open home directory (what is there is kept).
     public static func create(in home: borrowing Directory, owner: (uid: UInt32, gid: UInt32)?) throws(SystemError) {
         let md = try home.makeSub("Maildir", mode: 0o700, owner: owner, existing: true)

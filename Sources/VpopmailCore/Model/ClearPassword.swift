@@ -26,7 +26,7 @@ public struct ClearPassword: Sendable {
     public init(_ text: String, rules: Rules = Rules()) throws(VpopmailError) {
         if text.isEmpty { throw VpopmailError(.pwstrEmpty, "password is empty (an account without a password: -e '')") }
         if text.utf8.count > LengthLimits.maxClearPassword { throw VpopmailError(.passwdTooLong) }
-        if text.utf8.contains(where: { $0 == 0 || $0 == 10 || $0 == 13 }) || (rules.forbidsColon && text.contains(":")) {
+        if Validate.breaksLine(text) || (rules.forbidsColon && text.contains(":")) {
             throw VpopmailError(.badChar, "bad character in password")
         }
         if rules.minLength > 0 && text.utf8.count < rules.minLength { throw VpopmailError(.pwstrLength) }

@@ -236,12 +236,7 @@ public enum Password {
     /// digests; nil: unknown, never replaced).
     public static func strength(of stored: String) -> Int? {
         let (scheme, body) = split(stored)
-        if body.hasPrefix("$argon2") { return PasswordScheme.argon2id.strength }
-        if body.hasPrefix("$y$") || body.hasPrefix("$gy$") || body.hasPrefix("$7$") { return PasswordScheme.yescrypt.strength }
-        if body.hasPrefix("$2") { return PasswordScheme.bcrypt.strength }
-        if body.hasPrefix("$6$") { return PasswordScheme.sha512.strength }
-        if body.hasPrefix("$5$") { return PasswordScheme.sha256.strength }
-        if body.hasPrefix("$1$") { return PasswordScheme.md5.strength }
+        if let s = self.scheme(ofCrypt: body) { return s.strength }
         let name = scheme.uppercased()
         if name.isEmpty || name == "CRYPT" || name == "DES-CRYPT" {
             return body.utf8.count == 13 ? PasswordScheme.des.strength : nil
@@ -262,12 +257,20 @@ public enum Password {
     /// The scheme of a stored hash, as the logs name it.
     public static func schemeName(of stored: String) -> String {
         let (scheme, body) = split(stored)
-        for s in PasswordScheme.allCases where s != .des {
-            let prefix = s == .argon2id ? "$argon2" : s == .bcrypt ? "$2" : try? setting(for: s).prefix(3)
-            if let prefix, body.hasPrefix(prefix) { return s.rawValue }
-        }
+        if let s = self.scheme(ofCrypt: body) { return s.rawValue }
         if !scheme.isEmpty { return "{" + scheme.uppercased() + "}" }
         return body.utf8.count == 13 ? PasswordScheme.des.rawValue : "unknown"
+    }
+
+    /// The scheme a crypt(3) or Argon2 string names by its prefix (DES has none: nil).
+    static func scheme(ofCrypt body: Substring) -> PasswordScheme? {
+        if body.hasPrefix("$argon2") { return .argon2id }
+        if body.hasPrefix("$y$") || body.hasPrefix("$gy$") || body.hasPrefix("$7$") { return .yescrypt }
+        if body.hasPrefix("$2") { return .bcrypt }
+        if body.hasPrefix("$6$") { return .sha512 }
+        if body.hasPrefix("$5$") { return .sha256 }
+        if body.hasPrefix("$1$") { return .md5 }
+        return nil
     }
 
     /// A stored hash weaker than `scheme` (what `rehash-on-login` replaces).

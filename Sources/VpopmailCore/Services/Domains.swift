@@ -27,6 +27,19 @@ extension Installation {
         return d
     }
 
+    /// A catch-all for `.qmail-default` (`vadddomain -e`): an address or a mailbox name, in
+    /// characters the shell takes as they are (the line runs through /bin/sh); `.badChar`.
+    public static func checkCatchAll(_ e: String) throws(VpopmailError) {
+        let shellSafe = !e.isEmpty && e.utf8.allSatisfy { c in
+            (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || "._+-@=".utf8.contains(c)
+        }
+        let parts = Validate.splitAddress(e)
+        let named = e.contains("@") ? UserName.accepts(parts.user) && DomainName.accepts(parts.domain) : UserName(e) != nil
+        guard shellSafe, named else {
+            throw VpopmailError(.badChar, "bad catch-all (-e): an address or a mailbox name of letters, digits and ._+-=: \(Validate.printable(e))")
+        }
+    }
+
     /// The `.qmail-default` line of a domain.
     public func qmailDefaultLine(_ delivery: String) -> String {
         "| \(binDir)/vdelivermail '' \(delivery)\n"
@@ -136,7 +149,7 @@ extension Installation {
         try qmail.removeDomain(name: d.name, realDomain: d.name, uid: d.uid, gid: d.gid, dir: d.dir)
         qmail.signalQmailSend()
         try sys(.couldNotUpdateFile) { () throws(SystemError) in
-            if FS.isSymlink(d.dir) { try FS.unlink(d.dir) } else { try FS.removeTree(d.dir) }
+            try FS.removeTree(d.dir)  // a symlinked domain directory: the link goes, not its target
         }
         let key = DirControlKey.domains(root: root, uid: d.uid)
         if stores.dirControl.exists(key) {

@@ -212,7 +212,7 @@ public struct Directory: ~Copyable {
 
     /// fsync of the directory itself.
     public func sync() {
-        if fd != AT_FDCWD { _ = fsync(fd); return }
+        if fd != AT_FDCWD { _ = fsync(fd) }
     }
 
     /// Removes the file (or symlink) `name`; a missing one is not an error.

@@ -190,10 +190,6 @@ public enum FS {
         if Glibc.rename(from, to) != 0 { throw SystemError("rename", to, errno) }
     }
 
-    public static func chown(_ path: String, _ uid: uid_t, _ gid: gid_t) throws(SystemError) {
-        if Glibc.lchown(path, uid, gid) != 0 { throw SystemError("chown", path, errno) }
-    }
-
     /// Names in a directory, without `.` and `..`, in readdir order.
     public static func list(_ path: String) throws(SystemError) -> [String] {
         guard let d = opendir(path) else { throw SystemError("opendir", path, errno) }

@@ -58,16 +58,9 @@ enum Vadddomain: AdminCommand {
         }
         if let b = baseDir, !b.hasPrefix("/") { say("Error: -d needs an absolute path"); return 255 }
         if let e = catchAll {
-            // The line runs through /bin/sh: only an address or a mailbox name, in characters
-            // the shell takes as they are.
-            let shellSafe = !e.isEmpty && e.utf8.allSatisfy { c in
-                (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || "._+-@=".utf8.contains(c)
-            }
-            let parts = Validate.splitAddress(e)
-            let named = e.contains("@") ? UserName.accepts(parts.user) && DomainName.accepts(parts.domain) : UserName(e) != nil
-            guard shellSafe, named else {
-                say("Error: bad catch-all (-e): an address or a mailbox name of letters, digits and ._+-=: \(Validate.printable(e))")
-                return VACode.badChar.exitStatus
+            do { try Installation.checkCatchAll(e) } catch {
+                say("Error: \(error.message)")
+                return error.code.exitStatus
             }
         }
         let v = try context.open()
