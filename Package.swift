@@ -75,6 +75,9 @@ let package = Package(
         .executable(name: "vchkpw", targets: ["vchkpw"]),
         .executable(name: "vdelivermail", targets: ["vdelivermail"]),
         .executable(name: "vpopmail-sql", targets: ["vpopmail-sql"]),
+        // libvpopmail: upstream's C interface on the library, with every store. install.sh
+        // turns it into $VPOPMAIL_HOME/lib/libvpopmail.a (scripts/libvpopmail.sh).
+        .library(name: "vpopmail-c", type: .static, targets: ["VpopmailC"]),
     ] + storeProducts,
     targets: [
         // libxcrypt's crypt.h (Debian: libcrypt-dev)
@@ -120,6 +123,11 @@ let package = Package(
         .executableTarget(name: "vpopmail-sql",
                           dependencies: ["VpopmailAdmin", "StoreFiles", "StorePasswd"] + clientStores.map { .target(name: "Store\($0.folder)") },
                           path: "Sources/Programs/vpopmail-sql", linkerSettings: [.unsafeFlags(["-static-stdlib"])]),
+        // The C interface (docs/c-api.md): upstream's headers and globals (CVpopmail), and the
+        // entry points on the library (VpopmailC).
+        .target(name: "CVpopmail", path: "Sources/CVpopmail"),
+        .target(name: "VpopmailC", dependencies: ["CVpopmail", "VpopmailCore", "StoreFiles", "StorePasswd"] + clientStores.map { .target(name: "Store\($0.folder)") },
+                path: "Sources/libvpopmail", swiftSettings: noActorChecks),
     ] + storeTargets + fuzzTargets + [
         .testTarget(name: "CDBTests", dependencies: ["CDB"]),
         .testTarget(name: "VpopmailCoreTests", dependencies: ["VpopmailCore", "CDB", "StoreMemory", "StoreFiles"]),

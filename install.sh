@@ -10,9 +10,10 @@ cd "$(dirname "$0")"
 
 . ./scripts/common.sh
 # libxcrypt; the SQL client libraries for the -sql programs (MariaDB/MySQL, PostgreSQL, SQLite).
-ensure_packages libcrypt-dev libargon2-dev libmariadb-dev libpq-dev libsqlite3-dev pkg-config
+ensure_packages libcrypt-dev libargon2-dev libmariadb-dev libpq-dev libsqlite3-dev pkg-config gcc binutils
 
 swift build -c release
+swift build -c release --product vpopmail-c
 bindir=$(swift build -c release --show-bin-path)
 bin=$bindir/vpopmail
 
@@ -57,4 +58,6 @@ chown root:root "$VPOPMAIL_HOME/etc/vpopmail.conf" "$VPOPMAIL_HOME/etc/vlimits.d
 chmod go-w "$VPOPMAIL_HOME/etc/vpopmail.conf" "$VPOPMAIL_HOME/etc/vlimits.default" "$VPOPMAIL_HOME/etc/tcp.smtp"
 
 install -d -m 0755 "$QMAILDIR" "$QMAILDIR/users" "$QMAILDIR/control"
+# libvpopmail for C clients (qmailadmin, ...): lib/libvpopmail.a, include/, etc/inc_deps, etc/lib_deps.
+./scripts/libvpopmail.sh "$bindir" "$VPOPMAIL_HOME" "$QMAILDIR"
 echo "vpopmail installed in $VPOPMAIL_HOME (qmail directory $QMAILDIR)"

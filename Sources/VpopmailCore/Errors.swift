@@ -32,6 +32,7 @@ public enum VACode: Int32, Sendable, CaseIterable {
     case dirTooLong = -30
     case clearPasswdTooLong = -31
     case aliasLineTooLong = -32
+    case nullPointer = -33
     case invalidEmailChar = -34
     case parseError = -35
     case cannotReadLimits = -36
@@ -88,6 +89,7 @@ public enum VACode: Int32, Sendable, CaseIterable {
         case .dirTooLong: return "dir too long (max=\(LengthLimits.maxDir))"
         case .clearPasswdTooLong: return "clear password too long (max=\(LengthLimits.maxClearPassword))"
         case .aliasLineTooLong: return "alias line too long (max=\(LengthLimits.maxAliasLine))"
+        case .nullPointer: return "null pointer"
         case .invalidEmailChar: return "invalid email character"
         case .parseError: return "parsing database configuration file"
         case .cannotReadLimits: return "can't read domain limits"

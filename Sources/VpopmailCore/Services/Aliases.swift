@@ -38,8 +38,8 @@ extension Installation {
         onchange("valias_insert", "\(a)@\(d.realDomain)", line, .after)
     }
 
-    /// Removes the lines of an alias that start with `prefix`.
-    public func removeAliasLines(_ alias: String, prefix: String, domain: String) throws(VpopmailError) {
+    /// Removes the lines of an alias that start with `prefix` (`exact`: the lines equal to it).
+    public func removeAliasLines(_ alias: String, prefix: String, exact: Bool = false, domain: String) throws(VpopmailError) {
         let a = alias.lowercased()
         let d = try requireDomain(domain)
         let lock = try stores.accounts.lock(domain: d)
@@ -47,7 +47,7 @@ extension Installation {
         guard let lines = try aliasLines(a, d) else { throw VpopmailError(.userDoesNotExist, "No such alias") }
         onchange("valias_remove", "\(a)@\(d.realDomain)", prefix, .before)
         defer { onchange("valias_remove", "\(a)@\(d.realDomain)", prefix, .after) }
-        try stores.aliases.removeLines(lines.filter { $0.hasPrefix(prefix) }, from: a, in: d)
+        try stores.aliases.removeLines(lines.filter { exact ? $0 == prefix : $0.hasPrefix(prefix) }, from: a, in: d)
     }
 
     /// `valias -d`: deletes the alias.

@@ -70,13 +70,18 @@ public final class Installation {
     /// `$VPOPMAIL_HOME`, else the directory above the executable's `bin/`, else
     /// `/home/vpopmail`; `<home>/etc/vpopmail.conf` parsed (missing: the defaults).
     public static func locate() throws(VpopmailError) -> Location {
-        let home = locateHome()
+        try locate(home: locateHome(), qmailDir: Proc.env("QMAILDIR").flatMap { $0.isEmpty ? nil : $0 })
+    }
+
+    /// The installation at `home`, without looking at the environment (libvpopmail: its clients
+    /// run setuid with a web server's environment, and use the directory they were built for).
+    public static func locate(home: String, qmailDir: String?) throws(VpopmailError) -> Location {
         let confPath = home + "/etc/vpopmail.conf"
         var config = Config()
         if let bytes = try sys({ () throws(SystemError) in try FS.readIfExists(confPath) }) {
             config = try Config.parse(bytes: bytes, file: confPath)
         }
-        return Location(home: home, config: config, qmailDir: Proc.env("QMAILDIR").flatMap { $0.isEmpty ? nil : $0 })
+        return Location(home: home, config: config, qmailDir: qmailDir)
     }
 
     public static func locateHome() -> String {
