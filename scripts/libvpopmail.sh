@@ -27,7 +27,7 @@ ld -r -o "$tmp/all.o" --whole-archive "$bindir/libvpopmail-c.a" --no-whole-archi
   "$static/libswiftGlibc.a" "$static/libswiftSynchronization.a" "$static/libswift_StringProcessing.a" \
   "$static/libswift_RegexParser.a" "$static/libswiftCore.a"
 # The public names: the entry points (@_cdecl) and upstream's three globals.
-{ grep -ho '@_cdecl("[a-z_0-9]*")' "$src"/Sources/libvpopmail/*.swift | sed 's/@_cdecl("\(.*\)")/\1/'
+{ grep -ho '@_cdecl("[A-Za-z_0-9]*")' "$src"/Sources/libvpopmail/*.swift | sed 's/@_cdecl("\(.*\)")/\1/'
   printf 'verrori\nOptimizeAddDomain\nNoMakeIndex\n'; } | sort -u > "$tmp/api.syms"
 objcopy --keep-global-symbols="$tmp/api.syms" "$tmp/all.o" "$tmp/libvpopmail.o"
 rm -f "$tmp/libvpopmail.a"

@@ -263,3 +263,58 @@ func errorLine(_ s: String) {
     let b = Array((s + "\n").utf8)
     _ = b.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
 }
+
+// MARK: - What an address is (vutil.h)
+
+/// The lines of `<path>/.qmail-<name>` (a '.' in the name is ':' in the file name), nil when
+/// the name cannot be an address or there is no such file.
+func dotQmailLines(_ path: UnsafeMutablePointer<CChar>?, _ name: UnsafeMutablePointer<CChar>?) -> [String]? {
+    guard let dir = str(path), !dir.isEmpty, let n = str(name), let u = UserName(n) else { return nil }
+    let file = dir + "/.qmail-" + String(u.text.map { $0 == "." ? ":" : $0 })
+    guard let text = (try? FS.readText(file)) ?? nil else { return nil }
+    return Bytes.textLines(text).map { String($0) }
+}
+
+func isList(_ lines: [String]) -> Bool { lines.contains { $0.contains("ezmlm-") } }
+func isRobot(_ lines: [String]) -> Bool { lines.contains { $0.contains("autorespond") } }
+
+@_cdecl("isValidMailList")
+public func c_isValidMailList(_ path: UnsafeMutablePointer<CChar>?, _ name: UnsafeMutablePointer<CChar>?) -> Int32 {
+    guard let lines = dotQmailLines(path, name) else { return 0 }
+    return isList(lines) ? 1 : 0
+}
+
+@_cdecl("isExistingRobot")
+public func c_isExistingRobot(_ path: UnsafeMutablePointer<CChar>?, _ name: UnsafeMutablePointer<CChar>?) -> Int32 {
+    guard let lines = dotQmailLines(path, name) else { return 0 }
+    return isRobot(lines) && !isList(lines) ? 1 : 0
+}
+
+@_cdecl("isExistingAlias")
+public func c_isExistingAlias(_ path: UnsafeMutablePointer<CChar>?, _ name: UnsafeMutablePointer<CChar>?, _ domain: UnsafeMutablePointer<CChar>?) -> Int32 {
+    guard let v = try? installation(), let n = str(name), UserName(n) != nil, let d = try? aliasDomain(v, domain),
+          let lines = (try? v.aliasLines(n, d)) ?? nil else { return 0 }
+    return isList(lines) || isRobot(lines) ? 0 : 1
+}
+
+@_cdecl("isExistingUser")
+public func c_isExistingUser(_ name: UnsafeMutablePointer<CChar>?, _ domain: UnsafeMutablePointer<CChar>?) -> Int32 {
+    c_vauth_getpw(name, domain) == nil ? 0 : 1
+}
+
+@_cdecl("isExistingAddress")
+public func c_isExistingAddress(_ domain: UnsafeMutablePointer<CChar>?, _ name: UnsafeMutablePointer<CChar>?, _ path: UnsafeMutablePointer<CChar>?) -> Int32 {
+    if c_isExistingUser(name, domain) != 0 || c_isExistingAlias(path, name, domain) != 0 { return 1 }
+    return c_isValidMailList(path, name) != 0 || c_isExistingRobot(path, name) != 0 ? 1 : 0
+}
+
+@_cdecl("isQmailAlias")
+public func c_isQmailAlias(_ name: UnsafeMutablePointer<CChar>?) -> Int32 {
+    guard let v = try? installation(), let n = str(name), let u = UserName(n) else { return 0 }
+    return FS.exists(v.qmail.qmailDir + "/alias/.qmail-" + String(u.text.map { $0 == "." ? ":" : $0 })) ? 1 : 0
+}
+
+@_cdecl("isExistingAnyAddress")
+public func c_isExistingAnyAddress(_ domain: UnsafeMutablePointer<CChar>?, _ name: UnsafeMutablePointer<CChar>?, _ path: UnsafeMutablePointer<CChar>?) -> Int32 {
+    c_isExistingAddress(domain, name, path) != 0 || c_isQmailAlias(name) != 0 ? 1 : 0
+}
