@@ -29,7 +29,10 @@ ld -r -o "$tmp/all.o" --whole-archive "$bindir/libvpopmail-c.a" --no-whole-archi
 # The public names: the entry points (@_cdecl) and upstream's three globals.
 { grep -ho '@_cdecl("[A-Za-z_0-9]*")' "$src"/Sources/libvpopmail/*.swift | sed 's/@_cdecl("\(.*\)")/\1/'
   printf 'verrori\nOptimizeAddDomain\nNoMakeIndex\n'; } | sort -u > "$tmp/api.syms"
-objcopy --keep-global-symbols="$tmp/api.syms" "$tmp/all.o" "$tmp/libvpopmail.o"
+# The SQL client libraries' functions are weak: a client links only its store's library
+# (etc/lib_deps), and the library refuses a store whose client library is not linked in.
+nm -u "$tmp/all.o" | awk '$2 ~ /^(mysql_|PQ|sqlite3_)/ { print $2 }' | sort -u > "$tmp/weak.syms"
+objcopy --keep-global-symbols="$tmp/api.syms" --weaken-symbols="$tmp/weak.syms" "$tmp/all.o" "$tmp/libvpopmail.o"
 rm -f "$tmp/libvpopmail.a"
 ar rcs "$tmp/libvpopmail.a" "$tmp/libvpopmail.o"
 
@@ -82,6 +85,15 @@ install -m 0644 -o root -g root "$cfg" "$home/include/vpopmail_config.h"
 
 # Compiler and linker flags, as upstream writes them (clients read etc/lib_deps' first line).
 printf -- '-I%s/include\n' "$home" > "$tmp/inc_deps"
-printf -- '-L%s/lib -lvpopmail -lmariadb -lpq -lsqlite3 -largon2 -lcrypt -lstdc++ -lm -ldl -lpthread\n' "$home" > "$tmp/lib_deps"
+case $authmodule in
+  mysql) storelib=-lmariadb ;;
+  pgsql) storelib=-lpq ;;
+  sqlite) storelib=-lsqlite3 ;;
+  *) storelib= ;;
+esac
+# --no-as-needed: the store's functions are weak references, which alone would not keep the
+# library on a linker that drops unneeded ones (Debian's default).
+if [ -n "$storelib" ]; then storelib="-Wl,--no-as-needed $storelib -Wl,--as-needed"; fi
+printf -- '-L%s/lib -lvpopmail %s-largon2 -lcrypt -lstdc++ -lm -ldl -lpthread\n' "$home" "${storelib:+$storelib }" > "$tmp/lib_deps"
 install -m 0644 -o root -g root "$tmp/inc_deps" "$home/etc/inc_deps"
 install -m 0644 -o root -g root "$tmp/lib_deps" "$home/etc/lib_deps"

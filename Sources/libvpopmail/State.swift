@@ -45,6 +45,11 @@ func installation() throws(VpopmailError) -> Installation {
     guard let driver = location.driver(among: drivers) else {
         throw VpopmailError(.badConfig, "auth-module \(location.config.authModule) is not a store of libvpopmail")
     }
+    // A program links the client library of its installation's store only (etc/lib_deps).
+    let store = "\(location.config.authModule)"
+    guard store.withCString({ vpopmail_lib_have_client($0) }) != 0 else {
+        throw VpopmailError(.noAuthConnection, "auth-module \(store): this program was linked without its client library (relink with etc/lib_deps)")
+    }
     let v = try location.open(driver)
     lib.installation = v
     return v

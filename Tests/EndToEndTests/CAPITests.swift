@@ -204,5 +204,12 @@ struct CClient {
         let needed = try tool(["/usr/bin/readelf", "-d", bin]).out
         #expect(!needed.lowercased().contains("swift"), "the client needs a Swift library: \(needed)")
         #expect(try s.ok(["vuserinfo", "-n", "joe@hidden.example"]).out.contains("joe"))
+        // Linked for cdb only (lib_deps of a cdb installation names no SQL client library): a
+        // configuration switched to an SQL store is refused with the VA code, not a crash.
+        #expect(try !String(contentsOfFile: s.home + "/etc/lib_deps", encoding: .utf8).contains("-lpq"))
+        let conf = s.home + "/etc/vpopmail.conf"
+        try (try String(contentsOfFile: conf, encoding: .utf8) + "auth-module = pgsql\n").write(toFile: conf, atomically: true, encoding: .utf8)
+        let refused = try tool([bin])
+        #expect(refused.status == 1 && refused.out.hasPrefix("-23 no authentication database connection"), "\(refused.out) \(refused.err)")
     }
 }

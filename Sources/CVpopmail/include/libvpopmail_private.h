@@ -7,4 +7,6 @@ const char *vpopmail_lib_home_dir(void);
 int vpopmail_lib_optimize_add_domain(void);
 int vpopmail_lib_no_make_index(void);
 void vpopmail_lib_set_verrori(int e);
+/* 1 when the client library of store (mysql, pgsql, sqlite) is linked into the program. */
+int vpopmail_lib_have_client(const char *store);
 #endif
