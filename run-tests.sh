@@ -44,6 +44,10 @@ sql_start
 export SQLDIR
 # The in-process store suites include MySQL and PostgreSQL only when told the servers are up.
 export VPOP_TEST_SERVERS=1
+# Other people's programs the tests build and run (qmailadmin): ../shared/peers beside the checkout.
+for d in ../shared/peers /work/shared/peers; do
+  if [ -f "$d/qmailadmin.tar.gz" ]; then VPOP_PEERS=$(cd "$d" && pwd); export VPOP_PEERS; break; fi
+done
 # A journaled ext4 (what mkfs.ext4 makes by default) on a loop device, for the test of
 # vdelivermail's delivery-sync = auto; where loop mounts are not allowed that test is skipped.
 if truncate -s 64M "$t/ext4.img" && mkfs.ext4 -q -F "$t/ext4.img" && mount -o loop "$t/ext4.img" "$j" 2>/dev/null; then

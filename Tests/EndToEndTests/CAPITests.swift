@@ -147,6 +147,18 @@ struct CClient {
         #expect(try s.run(["vdominfo", "capi.example"]).status != 0)
     }
 
+    /// vauth_user counts failures in vchkpw's throttling state: after three wrong passwords the
+    /// right one is refused, through the API and through vchkpw alike.
+    @Test func vauthUserIsThrottledLikeVchkpw() throws {
+        let s = try Site.withJoe("throttle = y\nthrottle-address-refuse-after = 100\nthrottle-address-delay-after = 100\n"
+                                 + "throttle-login-delay-after = 100\nthrottle-login-refuse-after = 3\n")
+        let c = try CClient(s)
+        #expect(try c.call("vauth_user", "joe", "example.com", "Secret-pw1").hasPrefix("joe|"))
+        for _ in 1...3 { #expect(try c.call("vauth_user", "joe", "example.com", "Wrong-pw") == "NULL") }
+        #expect(try c.call("vauth_user", "joe", "example.com", "Secret-pw1") == "NULL")
+        #expect(try s.vchkpw("joe@example.com", "Secret-pw1", env: ["TCPLOCALPORT": "110"]).status == 16)
+    }
+
     /// The archive: one object, position-independent (a shared object links it), exporting
     /// exactly the names the headers declare and upstream's globals, needing no Swift library at
     /// run time, and a client built and run where the Swift toolchain is hidden.

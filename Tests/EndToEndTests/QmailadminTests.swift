@@ -1,6 +1,13 @@
 import Foundation
 import Testing
 
+/// The other people's programs the tests build (`../shared/peers` beside the checkout, or
+/// `$VPOP_PEERS`; run-tests.sh exports it when it finds them).
+let peersDir: String? = {
+    let candidates = [ProcessInfo.processInfo.environment["VPOP_PEERS"], packageRoot + "/../shared/peers", "/work/shared/peers"]
+    return candidates.compactMap { $0 }.first { FileManager.default.fileExists(atPath: $0 + "/qmailadmin.tar.gz") }
+}()
+
 /// qmailadmin (../shared/peers/qmailadmin.tar.gz, unchanged), configured against a site's
 /// installed tree and built by its own build system, run as the CGI a web server runs: setuid
 /// vpopmail, started as `nobody` with only a web server's environment.
@@ -13,7 +20,7 @@ struct Qmailadmin {
         self.site = site
         try site.layOutLibrary()
         dir = site.root + "/qmailadmin"
-        let tarball = packageRoot + "/../shared/peers/qmailadmin.tar.gz"
+        let tarball = try #require(peersDir, "../shared/peers (the peer programs) not found; set VPOP_PEERS") + "/qmailadmin.tar.gz"
         try FileManager.default.createDirectory(atPath: dir + "/src", withIntermediateDirectories: true)
         let steps = """
         set -e
@@ -98,6 +105,15 @@ struct Qmailadmin {
         #expect(try s.ok(["valias", "-s", "sales@qa.example"]).out.contains("&bob@elsewhere.example"))
         #expect(try qa.request("/com/showforwards", query: pm).contains("sales"))
 
+        // The quick-action box: a name is a mailbox, a forward, or nothing (isExistingUser,
+        // isExistingAlias, isValidMailList, isExistingRobot, lowerit).
+        let forward = try qa.request("/com/quick", query: pm + "&modu=SALES&MODIFY=Modify")
+        #expect(forward.contains("bob@elsewhere.example"), "quick modify of a forward shows its lines")
+        let mailbox = try qa.request("/com/quick", query: pm + "&modu=Bob&MODIFY=Modify")
+        #expect(mailbox.contains("name=\"password1\"") && mailbox.contains("bob"), "quick modify of a mailbox shows its page")
+        let nothing = try qa.request("/com/quick", query: pm + "&modu=nosuch&DELETE=Delete")
+        #expect(nothing.contains("nosuch@qa.example") && !nothing.contains("name=\"password1\""))
+
         // Delete the user.
         _ = try qa.request("/com/delusernow", query: pm, body: pm + "&deluser=bob")
         #expect(try s.run(["vuserinfo", "bob@qa.example"]).status != 0)
@@ -117,5 +133,22 @@ struct Qmailadmin {
         #expect(changed.contains("success"))
         #expect(try s.vchkpw("ann@qa.example", "Ann-third-3").status == 0)
         #expect(try s.vchkpw("ann@qa.example", "Ann-new-pw-2").status != 0)
+    }
+
+    /// Password guessing on the login page meets vchkpw's throttle (the state file as install.sh
+    /// lays it out: root's, writable by the vchkpw group qmailadmin runs as).
+    @Test func loginPageIsThrottled() throws {
+        let s = try Site(config: "throttle = y\nthrottle-address-refuse-after = 100\nthrottle-address-delay-after = 100\n"
+                         + "throttle-login-delay-after = 100\nthrottle-login-refuse-after = 3\n")
+        try s.ok(["vadddomain", "qa.example", "Pm-secret-1"])
+        let state = s.home + "/etc/login-failures"
+        #expect(FileManager.default.createFile(atPath: state, contents: nil))
+        let group = try tool(["/usr/bin/getent", "group", "vchkpw"]).out.split(separator: ":")
+        chown(state, 0, gid_t(group.count > 2 ? String(group[2]) : "89") ?? 89)
+        chmod(state, 0o660)
+        let qa = try Qmailadmin(s)
+        for _ in 1...3 { #expect(try qa.login("postmaster", "qa.example", "guess") == nil) }
+        #expect(try qa.login("postmaster", "qa.example", "Pm-secret-1") == nil, "the right password after 3 failures")
+        #expect(try s.vchkpw("postmaster@qa.example", "Pm-secret-1", env: ["TCPLOCALPORT": "110"]).status == 16)
     }
 }
