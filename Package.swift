@@ -44,7 +44,8 @@ let clientStores: [(name: String, folder: String, cModule: String, pkgConfig: St
 
 /// The three programs of each store with a client library.
 let storePrograms: [(program: String, library: String)] =
-    [("vpopmail", "VpopmailAdmin"), ("vchkpw", "VchkpwProgram"), ("vdelivermail", "VdelivermailProgram")]
+    [("vpopmail", "VpopmailAdmin"), ("vchkpw", "VchkpwProgram"), ("vdelivermail", "VdelivermailProgram"),
+     ("vpopmaild", "VpopmaildProgram")]
 
 var storeTargets: [Target] = []
 var storeProducts: [Product] = []
@@ -75,6 +76,7 @@ let package = Package(
         .executable(name: "vchkpw", targets: ["vchkpw"]),
         .executable(name: "vdelivermail", targets: ["vdelivermail"]),
         .executable(name: "vpopmail-sql", targets: ["vpopmail-sql"]),
+        .executable(name: "vpopmaild", targets: ["vpopmaild"]),
         // libvpopmail: upstream's C interface on the library, with every store. install.sh
         // turns it into $VPOPMAIL_HOME/lib/libvpopmail.a (scripts/libvpopmail.sh).
         .library(name: "vpopmail-c", type: .static, targets: ["VpopmailC"]),
@@ -109,6 +111,11 @@ let package = Package(
         .target(name: "VdelivermailProgram", dependencies: ["VpopmailCore", "ProgramSupport"], path: "Sources/Programs/VdelivermailProgram",
                 swiftSettings: noActorChecks),
 
+        // vpopmaild's protocol (docs/vpopmaild.md) on the library.
+        .target(name: "VpopmaildProgram", dependencies: ["VpopmailCore", "ProgramSupport"], path: "Sources/Programs/VpopmaildProgram"),
+        // The administration daemon, one process per connection (tcpserver).
+        .executableTarget(name: "vpopmaild", dependencies: ["VpopmaildProgram", "StoreFiles", "StorePasswd"],
+                          path: "Sources/Programs/vpopmaild", linkerSettings: [.unsafeFlags(["-static-stdlib"])]),
         // One multi-call executable for the administration commands (vadddomain, vadduser, ...);
         // install.sh links it under each name `vpopmail --commands` prints.
         .executableTarget(name: "vpopmail", dependencies: ["VpopmailAdmin", "StoreFiles", "StorePasswd"],

@@ -1,0 +1,24 @@
+import ProgramSupport
+import VpopmailCore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// vpopmaild: one process per connection, as tcpserver runs it
+/// (`tcpserver -HRl0 127.0.0.1 89 ~vpopmail/bin/vpopmaild`): the client on fd 0, replies on fd 1.
+public enum Vpopmaild {
+    public static func main(drivers: [any StoreDriver.Type]) -> Never {
+        signal(SIGPIPE, SIG_IGN)
+        let io = Connection(input: 0, output: 1)
+        let v: Installation
+        do {
+            v = try Handover.open("vpopmaild", drivers: drivers)
+        } catch {
+            Syslog.send("vpopmaild: cannot open the store: \(error.message)", ident: "vpopmaild")
+            io.send(Wire.err(1, 101))
+            exit(1)
+        }
+        let timeout = Int32(Proc.env("VPOPMAILD_TIMEOUT").flatMap { Int32($0) } ?? 60)
+        exit(Session(v, io: io, clientIP: Relay.clientIP(), timeout: max(1, timeout)).run())
+    }
+}
