@@ -30,11 +30,12 @@ for c in $("$bin" --commands); do
   mv -f "$VPOPMAIL_HOME/bin/$c.new" "$VPOPMAIL_HOME/bin/$c"
 done
 
-# vchkpw and vdelivermail: their own static executables (run per login, per message). The SQL
+# vchkpw and vdelivermail: their own static executables (run per login, per message); vpopmaild
+# (one process per connection, under tcpserver). The SQL
 # programs are the same with the SQL stores (vpopmail-<store>, vchkpw-<store>,
 # vdelivermail-<store>: one client library each; vpopmail-sql: all, for vconvert); the others
 # hand over to them when auth-module names an SQL store.
-for p in vchkpw vdelivermail $(ls "$bindir" | grep -E '^(vpopmail|vchkpw|vdelivermail)-[a-z0-9]+$'); do
+for p in vchkpw vdelivermail vpopmaild $(ls "$bindir" | grep -E '^(vpopmail|vchkpw|vdelivermail|vpopmaild)-[a-z0-9]+$'); do
   install -m 0711 -o root -g root "$bindir/$p" "$VPOPMAIL_HOME/bin/$p.new"
   mv -f "$VPOPMAIL_HOME/bin/$p.new" "$VPOPMAIL_HOME/bin/$p"
 done

@@ -22,7 +22,7 @@ let commandNames: [String] = {
 /// install.sh finds them.
 let storePrograms: [String] = ((try? FileManager.default.contentsOfDirectory(atPath: packageRoot + "/.build/release")) ?? []).filter { n in
     guard let dash = n.firstIndex(of: "-") else { return false }
-    return ["vpopmail", "vchkpw", "vdelivermail"].contains(String(n[..<dash]))
+    return ["vpopmail", "vchkpw", "vdelivermail", "vpopmaild"].contains(String(n[..<dash]))
         && n[n.index(after: dash)...].allSatisfy { $0.isLowercase || $0.isNumber } && !n.hasSuffix("-")
 }
 
@@ -81,6 +81,7 @@ final class Site: @unchecked Sendable {
         for c in commandNames { try fm.createSymbolicLink(atPath: home + "/bin/" + c, withDestinationPath: vpopmailBinary) }
         try fm.copyItem(atPath: vchkpwBinary, toPath: home + "/bin/vchkpw")
         try fm.copyItem(atPath: vdelivermailBinary, toPath: home + "/bin/vdelivermail")
+        try fm.createSymbolicLink(atPath: home + "/bin/vpopmaild", withDestinationPath: packageRoot + "/.build/release/vpopmaild")
         for p in storePrograms {
             try fm.createSymbolicLink(atPath: home + "/bin/" + p, withDestinationPath: packageRoot + "/.build/release/" + p)
         }
