@@ -22,3 +22,89 @@ import Testing
         #expect(failed == ["010-vpopmaild-setDebug.phpt"], "failed: \(failed)\n\(diffs.joined(separator: "\n"))")
     }
 }
+
+/// A vpopmaild session with raw lines: the exact bytes of each reply form.
+@Suite struct VpopmaildBytes {
+    /// Runs one session: `input` on fd 0, every byte of fd 1.
+    func session(_ s: Site, _ input: String, env: [String: String] = [:]) throws -> String {
+        let r = try s.run([s.home + "/bin/vpopmaild"], stdin: input, env: ["TCPREMOTEIP": "192.0.2.5"].merging(env) { $1 })
+        return r.out
+    }
+
+    func site(_ store: String) throws -> Site {
+        let s = try Site(store: store, config: "clear-passwd = y\n")
+        try s.ok(["vadddomain", "example.com", "Pm-secret-1"])
+        try s.ok(["vadddomain", "other.example", "Pm-secret-2"])
+        try s.ok(["vadduser", "joe@example.com", "Joe-secret-1"])
+        try s.ok(["vadduser", "root@example.com", "Sa-secret-1"])
+        try s.ok(["vmoduser", "-S", "root@example.com"])
+        return s
+    }
+
+    @Test(arguments: ["cdb", "sqlite"])
+    func replyForms(store: String) throws {
+        let s = try site(store)
+        // Greeting, clogin's single gidflags line, +OK+ blocks ending in ".", -ERR codes, the
+        // "\n\r" line ends Haraka sends, a blank line, an unknown command.
+        let out = try session(s, "clogin postmaster@example.com Pm-secret-1\n\ruser_count example.com\n\n"
+                                 + "user_info nobody@example.com\nuser_info joe@other.example\nbogus\nadd_domain x.example pw\nquit\n")
+        let lines = out.components(separatedBy: "\r\n")
+        #expect(lines[0] == "+OK ")
+        #expect(lines[1] == "+OK+")
+        #expect(lines[2] == "vpopmail_dir \(s.home)")
+        #expect(lines[3] == "domain_dir \(s.domainDir("example.com"))")
+        #expect(lines[6] == "name postmaster" && lines[7] == "comment Postmaster")
+        #expect(lines[12] == "gidflags 4096", "the session's copy of a postmaster's flags has QA_ADMIN")
+        #expect(lines[13] == ".")
+        #expect(Array(lines[14...16]) == ["+OK+", "count 3", "."])
+        #expect(lines[17] == "-ERR 12.605 User does not exist")
+        #expect(lines[18] == "-ERR 11.603 Not Authorized for domain")
+        #expect(lines[19] == "-ERR 4.107 Invalid Command")
+        #expect(lines[20] == "-ERR 4.107 Invalid Command", "add_domain is not a domain admin's command")
+        #expect(lines[21] == "+OK ")
+        #expect(lines.count == 23 && lines[22].isEmpty, "every reply line ends in CR LF: \(lines)")
+
+        // mod_user answers twice (after the address, after the option lines); options a user may
+        // not set are ignored; write_file answers once, after its ".".
+        let mod = try session(s, "login joe@example.com Joe-secret-1\nmod_user joe@example.com\ncomment Joe Q\n"
+                                 + "system_admin_privileges 1\nno_pop 1\nclear_text_password Joe-new-pw-2\n.\n"
+                                 + "write_file joe@example.com/notes\nline one\n..x\n.\nread_file joe@example.com/notes\n"
+                                 + "mod_user root@example.com\ncomment x\n.\nlist_dir ../\nquit\n")
+        let m = mod.components(separatedBy: "\r\n")
+        let afterLogin = m.firstIndex(of: ".")! + 1
+        #expect(Array(m[afterLogin...(afterLogin + 2)]) == ["+OK ", "+OK ", "+OK "], "\(m[afterLogin...])")
+        // read_file: the file's lines with their own line ends (as stored), then ".".
+        #expect(Array(m[(afterLogin + 3)...(afterLogin + 4)]) == ["+OK+", "line one\n..x\n."])
+        #expect(m[afterLogin + 5] == "-ERR 11.504 Not Authorized for domain")
+        #expect(m[afterLogin + 6] == "-ERR 20.1501 Invalid Directory.  .. not allowed in path")
+        let info = try s.ok(["vuserinfo", "joe@example.com"]).out
+        #expect(info.contains("Joe Q"))
+        #expect(!info.contains("system admin") && !info.contains("no pop"), "a user set flags it may not: \(info)")
+        #expect(try s.vchkpw("joe@example.com", "Joe-new-pw-2").status == 0)
+        #expect(s.read(s.domainDir("example.com") + "/joe/notes") == "line one\n..x\n")
+    }
+
+    /// Login limits: a bad password, the limit of four lines before login, the read timeout.
+    @Test func loginPhase() throws {
+        let s = try site("cdb")
+        let bad = try session(s, "login joe@example.com wrong\nlogin joe@example.com wrong\nlogin joe@example.com wrong\nlogin joe@example.com wrong\n")
+        #expect(bad == "+OK \r\n" + String(repeating: "-ERR 8.207 Invalid Login\r\n", count: 4) + "-ERR 5.105 Too many invalid login attempts\r\n")
+        let noise = try session(s, "help\nx\ny\nz\nlogin joe@example.com Joe-secret-1\n")
+        #expect(noise.hasSuffix("-ERR 4.104 Invalid Command\r\n-ERR 5.102 Too many invalid login attempts\r\n"), "\(noise)")
+        let forms = try session(s, "login\nlogin joe@example.com\nslogin joe@example.com Joe-secret-1\nquit\n")
+        #expect(forms == "+OK \r\n-ERR 6.203 Email Address Required\r\n-ERR 7.204 Password Required\r\n+OK \r\n+OK \r\n")
+        // A password with spaces is the rest of the line.
+        try s.ok(["vpasswd", "joe@example.com", "two words"])
+        #expect(try session(s, "slogin joe@example.com two words\n") == "+OK \r\n+OK \r\n")
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: s.home + "/bin/vpopmaild")
+        p.environment = s.environment.merging(["VPOPMAILD_TIMEOUT": "1"]) { $1 }
+        let out = Pipe(), inp = Pipe()
+        p.standardOutput = out
+        p.standardInput = inp
+        try p.run()
+        p.waitUntilExit()
+        #expect(String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self) == "+OK \r\n-ERR 3.103 Read Timeout\r\n")
+        try inp.fileHandleForWriting.close()
+    }
+}
