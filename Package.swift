@@ -77,6 +77,7 @@ let package = Package(
         .executable(name: "vdelivermail", targets: ["vdelivermail"]),
         .executable(name: "vpopmail-sql", targets: ["vpopmail-sql"]),
         .executable(name: "vpopmaild", targets: ["vpopmaild"]),
+        .executable(name: "vpopmaild-listener", targets: ["vpopmaild-listener"]),
         // libvpopmail: upstream's C interface on the library, with every store. install.sh
         // turns it into $VPOPMAIL_HOME/lib/libvpopmail.a (scripts/libvpopmail.sh).
         .library(name: "vpopmail-c", type: .static, targets: ["VpopmailC"]),
@@ -116,6 +117,11 @@ let package = Package(
         // The administration daemon, one process per connection (tcpserver).
         .executableTarget(name: "vpopmaild", dependencies: ["VpopmaildProgram", "StoreFiles", "StorePasswd"],
                           path: "Sources/Programs/vpopmaild", linkerSettings: [.unsafeFlags(["-static-stdlib"])]),
+        // Its own listener (`vpopmaild --listen`), TLS by OpenSSL (Debian: libssl-dev): one
+        // vpopmaild per connection, as under tcpserver.
+        .systemLibrary(name: "COpenSSL", path: "Sources/COpenSSL", pkgConfig: "openssl"),
+        .executableTarget(name: "vpopmaild-listener", dependencies: ["VpopmailCore", "COpenSSL"],
+                          path: "Sources/Programs/vpopmaild-listener", linkerSettings: [.unsafeFlags(["-static-stdlib"])]),
         // One multi-call executable for the administration commands (vadddomain, vadduser, ...);
         // install.sh links it under each name `vpopmail --commands` prints.
         .executableTarget(name: "vpopmail", dependencies: ["VpopmailAdmin", "StoreFiles", "StorePasswd"],

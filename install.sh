@@ -10,7 +10,7 @@ cd "$(dirname "$0")"
 
 . ./scripts/common.sh
 # libxcrypt; the SQL client libraries for the -sql programs (MariaDB/MySQL, PostgreSQL, SQLite).
-ensure_packages libcrypt-dev libargon2-dev libmariadb-dev libpq-dev libsqlite3-dev pkg-config gcc binutils
+ensure_packages libcrypt-dev libargon2-dev libmariadb-dev libpq-dev libsqlite3-dev libssl-dev pkg-config gcc binutils
 
 swift build -c release
 swift build -c release --product vpopmail-c

@@ -6,7 +6,7 @@ cd "$(dirname "$0")"
 
 . ./scripts/common.sh
 . ./scripts/sqlservers.sh
-ensure_packages libcrypt-dev libargon2-dev gcc make binutils php-cli php-pear php-net-socket tinycdb ucspi-tcp util-linux procps passwd python3 strace e2fsprogs dovecot-core dovecot-pop3d dovecot-imapd dovecot-mysql \
+ensure_packages libcrypt-dev libargon2-dev libssl-dev openssl gcc make binutils php-cli php-pear php-net-socket tinycdb ucspi-tcp util-linux procps passwd python3 strace e2fsprogs dovecot-core dovecot-pop3d dovecot-imapd dovecot-mysql \
   $sql_packages sqlite3 fail2ban
 ensure_vpopmail_user /home/vpopmail
 

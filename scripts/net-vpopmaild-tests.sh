@@ -4,8 +4,9 @@
 #   scripts/net-vpopmaild-tests.sh VPOPMAIL_HOME QMAILDIR PEERS_DIR WORK_DIR
 # The site gets what the suite's tests-config.php.dist asks for: test.com (sysadmin test@test.com,
 # password test) and test2.com, clear passwords kept. The client predates PHP 8: its removed
-# functions come from Tests/Fixtures/php/compat.php, and the one removed syntax (`$line{0}`) is
-# rewritten in the copy; nothing it sends or expects changes. Prints pear's summary.
+# functions come from Tests/Fixtures/php/compat.php, the one removed syntax (`$line{0}`) is
+# rewritten in the copy, and so are two typed parameters of PEAR Log (below); nothing it sends
+# or expects changes. Prints pear's summary.
 set -eu
 home=$1 qmail=$2 peers=$3 work=$4
 src=$(cd "$(dirname "$0")/.." && pwd)
@@ -20,7 +21,12 @@ tar xzf "$peers/pear-Log.tar.gz" -C "$work/src"
 client=$work/src/Net_Vpopmaild/trunk
 sed 's/\$line{0}/$line[0]/' "$client/Vpopmaild.php" > "$work/inc/Net/Vpopmaild.php"
 cp -r "$client/Vpopmaild" "$work/inc/Net/"
-cp -r "$work/src/Log/Log.php" "$work/src/Log/Log" "$work/inc/"
+cp -r "$work/src/Log/Log" "$work/inc/"
+# setDebug() without a file passes a null log name, which the Log of the client's time took and
+# PEAR Log 1.14's typed parameters refuse: the copy's two parameters take null again.
+sed 's/^        string \$name = '"''"',$/        ?string $name = '"''"',/' "$work/src/Log/Log.php" > "$work/inc/Log.php"
+sed -e 's/^        string \$name,$/        ?string $name,/' -e 's/^        \$this->filename = \$name;$/        $this->filename = $name ?? $this->filename;/' \
+  "$work/src/Log/Log/file.php" > "$work/inc/Log/file.php"
 t=$work/tests
 cp -r "$client/tests" "$t"
 printf "<?php\nini_set('include_path', '.:%s:/usr/share/php');\nerror_reporting(E_ALL & ~E_DEPRECATED);\nrequire_once '%s';\n?>\n" \

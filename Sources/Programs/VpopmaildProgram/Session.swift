@@ -150,7 +150,7 @@ public final class Session {
     }
 
     func log(_ message: String) {
-        Syslog.send(Wire.oneLine(message), ident: "vpopmaild")
+        Syslog.send(Wire.oneLine(message), ident: "vpopmaild", socketPath: v.config.logSocket)
     }
 
     // MARK: - Commands

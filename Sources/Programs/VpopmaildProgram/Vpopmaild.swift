@@ -9,6 +9,17 @@ import Glibc
 public enum Vpopmaild {
     public static func main(drivers: [any StoreDriver.Type]) -> Never {
         signal(SIGPIPE, SIG_IGN)
+        // With options (`--listen ADDRESS:PORT` ...): the listener, beside this program.
+        if CommandLine.arguments.count > 1 {
+            let listener = Path.dirname(Proc.executablePath() ?? "") + "/vpopmaild-listener"
+            if let why = FS.untrustedProgram(listener) {
+                Handover.write(2, "vpopmaild: refusing to run \(listener) as root: \(why)")
+                exit(111)
+            }
+            execv(listener, CommandLine.unsafeArgv)
+            Handover.write(2, "vpopmaild: cannot run \(listener): errno \(errno)")
+            exit(111)
+        }
         let io = Connection(input: 0, output: 1)
         let v: Installation
         do {
