@@ -35,7 +35,8 @@ enum Wire {
 
     /// A value sent on one line: CR and LF never reach the client from a field.
     static func oneLine(_ s: String) -> String {
-        String(String.UnicodeScalarView(s.unicodeScalars.map { $0 == "\r" || $0 == "\n" ? " " : $0 }))
+        if !s.utf8.contains(where: { $0 == 13 || $0 == 10 }) { return s }
+        return String(String.UnicodeScalarView(s.unicodeScalars.map { $0 == "\r" || $0 == "\n" ? " " : $0 }))
     }
 
     /// The flag lines of the expanded user block, in upstream's order.

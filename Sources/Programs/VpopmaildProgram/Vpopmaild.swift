@@ -20,6 +20,10 @@ public enum Vpopmaild {
             Handover.write(2, "vpopmaild: cannot run \(listener): errno \(errno)")
             exit(111)
         }
+        // Each reply is one write: without Nagle's delay a client that sends several requests
+        // before reading gets each reply at once (fails harmlessly on a pipe).
+        var one: Int32 = 1
+        _ = setsockopt(1, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
         let io = Connection(input: 0, output: 1)
         let v: Installation
         do {
