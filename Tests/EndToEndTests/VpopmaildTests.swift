@@ -82,6 +82,29 @@ import Testing
         #expect(s.read(s.domainDir("example.com") + "/joe/notes") == "line one\n..x\n")
     }
 
+    /// The commands Net_Vpopmaild does not send: sizes, rename_file, stat_file, help, the list
+    /// commands, exit and q; a domain admin kept to its domain.
+    @Test func otherCommands() throws {
+        let s = try site("cdb")
+        #expect(try s.deliver("Subject: hi\n\nhello\n", to: "joe", at: "example.com").status == 0)
+        let sa = try session(s, "slogin root@example.com Sa-secret-1\nget_user_size joe@example.com\nget_domain_size example.com\n"
+                                + "write_file example.com/a.txt\nx\n.\nrename_file example.com/a.txt example.com/b.txt\n"
+                                + "stat_file example.com/b.txt\nadd_list x@example.com\ndel_list x@example.com\nmod_list x@example.com\nexit\n")
+        let l = sa.components(separatedBy: "\r\n")
+        #expect(l[0] == "+OK " && l[1] == "+OK ")
+        #expect(l[2] == "+OK+" && l[3].hasPrefix("size ") && l[3] != "size 0" && l[4] == "count 1" && l[5] == ".", "\(l)")
+        #expect(l[6] == "+OK+" && l.contains("domain example.com") && l.contains("user joe@example.com"))
+        let end = l.firstIndex(of: "count 1")!
+        #expect(sa.contains("+OK \r\n+OK \r\n+OK+\r\nuid: 89\n.\r\n"), "write_file, rename_file, stat_file: \(l[end...])")
+        #expect(sa.hasSuffix("-ERR 36.4001 Not Implemented yet.\r\n-ERR 36.4101 Not Implemented yet.\r\n-ERR 36.4201 Not Implemented yet.\r\n+OK \r\n"))
+        #expect(s.read(s.domainDir("example.com") + "/b.txt") == "x\n")
+        let da = try session(s, "slogin postmaster@example.com Pm-secret-1\nhelp\nget_domain_size other.example\n"
+                                + "add_user eve@other.example Eve-secret-1\nlist_dir other.example/\nq\n")
+        #expect(da.contains("+OK+\r\nadd_alias\r\nadd_list\r\nadd_user\r\n") && !da.contains("\r\nadd_domain\r\n"), "help lists the level's commands")
+        #expect(da.contains("-ERR 11.3901 Not Authorized for domain\r\n-ERR 11.303 Not Authorized for domain\r\n-ERR 26.1511 Unauthorized Directory.\r\n+OK \r\n"), "\(da)")
+        #expect(try s.run(["vuserinfo", "eve@other.example"]).status != 0)
+    }
+
     /// Failed logins count in vchkpw's throttling state (by address and login), and the log
     /// says who failed from where, never the password.
     @Test func loginsAreThrottledLikeVchkpw() throws {
