@@ -12,6 +12,9 @@ public final class Connection {
     var eof = false
     /// The longest line the protocol has (upstream's 1024-byte buffer, newline included).
     static let maxLine = 1023
+    var chunk = [UInt8](repeating: 0, count: 4096)
+    var timeoutSet: Int32 = -1
+    var socketTimeout = false
 
     public init(input: Int32, output: Int32) {
         self.input = input
@@ -51,13 +54,25 @@ public final class Connection {
                 }
                 return .closed
             }
-            var p = pollfd(fd: input, events: Int16(POLLIN), revents: 0)
-            let r = poll(&p, 1, seconds * 1000)
-            if r == 0 { return .timeout }
-            if r < 0 { if errno == EINTR { continue }; return .closed }
-            var chunk = [UInt8](repeating: 0, count: 4096)
+            // A socket waits in read itself (SO_RCVTIMEO: one system call per request); a pipe
+            // (the tests) in poll.
+            if timeoutSet != seconds {
+                var tv = timeval(tv_sec: Int(seconds), tv_usec: 0)
+                socketTimeout = setsockopt(input, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size)) == 0
+                timeoutSet = seconds
+            }
+            if !socketTimeout {
+                var p = pollfd(fd: input, events: Int16(POLLIN), revents: 0)
+                let r = poll(&p, 1, seconds * 1000)
+                if r == 0 { return .timeout }
+                if r < 0 { if errno == EINTR { continue }; return .closed }
+            }
             let n = read(input, &chunk, chunk.count)
-            if n < 0 { if errno == EINTR || errno == EAGAIN { continue }; return .closed }
+            if n < 0 {
+                if socketTimeout && (errno == EAGAIN || errno == EWOULDBLOCK) { return .timeout }
+                if errno == EINTR || errno == EAGAIN { continue }
+                return .closed
+            }
             if n == 0 { eof = true; continue }
             buffer.append(contentsOf: chunk[0..<n])
         }

@@ -30,14 +30,14 @@ extension Session {
             if head.contains("@") {
                 let (u, dn) = Validate.splitAddress(head)
                 guard !u.isEmpty, !dn.isEmpty else { io.send(Wire.err(24, 1505)); return nil }
-                guard let d = (try? v.domain(dn)) ?? nil, let a = (try? v.user(u, domain: d.realDomain))??.account else {
+                guard let d = domain(dn), let a = account(u, d) else {
                     io.send(Wire.err(25, 1506)); return nil
                 }
                 if level == .domainAdmin && !mayActIn(d) { io.send(Wire.err(11, 1507)); return nil }
                 if level == .user && !(mayActIn(d) && a.name == account?.name) { io.send(Wire.err(12, 1508)); return nil }
                 path = a.home + "/" + tail
             } else {
-                guard let d = (try? v.domain(head.lowercased())) ?? nil else { io.send(Wire.err(11, 1509)); return nil }
+                guard let d = domain(head) else { io.send(Wire.err(11, 1509)); return nil }
                 path = d.dir + "/" + tail
             }
         }

@@ -23,6 +23,7 @@ public final class Session {
     /// The session's copy of the logged-in user's flags (QA_ADMIN added for a postmaster).
     var flags: UInt32 = 0
     var compact = false
+    let domainCache = DomainCache()
 
     public init(_ v: Installation, io: Connection, clientIP: String, timeout: Int32 = 60) {
         self.v = v
@@ -234,16 +235,16 @@ public final class Session {
     /// `user@domain` of a command: the account and its domain, or the error reply sent.
     func target(_ address: String, major11 minor11: Int, unknown minor12: Int) -> (account: Account, domain: DomainInfo)? {
         let (u, dn) = Validate.splitAddress(address)
-        guard !u.isEmpty, !dn.isEmpty, let d = (try? v.domain(dn)) ?? nil else { io.send(Wire.err(12, minor12)); return nil }
+        guard !u.isEmpty, !dn.isEmpty, let d = domain(dn) else { io.send(Wire.err(12, minor12)); return nil }
         guard mayActIn(d) else { io.send(Wire.err(11, minor11)); return nil }
-        guard let a = (try? v.user(u, domain: d.realDomain))??.account else { io.send(Wire.err(12, minor12)); return nil }
+        guard let a = account(u, d) else { io.send(Wire.err(12, minor12)); return nil }
         return (a, d)
     }
 
     /// A domain argument the session may act in, or the error reply sent.
     func domainArg(_ name: String, _ minor: Int) -> DomainInfo? {
         guard !name.isEmpty else { io.send(Wire.err(13, minor)); return nil }
-        guard let d = (try? v.domain(name.lowercased())) ?? nil else { io.send(Wire.err(11, minor)); return nil }
+        guard let d = domain(name) else { io.send(Wire.err(11, minor)); return nil }
         guard mayActIn(d) else { io.send(Wire.err(11, minor)); return nil }
         return d
     }
@@ -374,8 +375,7 @@ public final class Session {
     func modUser(_ line: CommandLine_) {
         let address = line.token(1)
         let (u, dn) = Validate.splitAddress(address)
-        let d = (try? v.domain(dn)) ?? nil
-        let found = d.flatMap { d in (try? v.user(u, domain: d.realDomain)) ?? nil }
+        let found = domain(dn).flatMap { d in account(u, d).map { (account: $0, domain: d) } }
         // Who may target whom; the option lines are read in every case.
         var refusal: String? = nil
         if address.isEmpty || found == nil {
@@ -557,7 +557,7 @@ public final class Session {
     }
 
     func setLimits(_ line: CommandLine_) {
-        let d = (try? v.domain(line.token(1).lowercased())) ?? nil
+        let d = domain(line.token(1))
         guard let d else {
             io.send(Wire.err(line.token(1).isEmpty ? 13 : 11, 3501))
             _ = optionLines()
@@ -705,7 +705,7 @@ public final class Session {
         let ip = line.token(1), dn = line.token(2)
         guard !ip.isEmpty else { io.send(Wire.err(32, 3101)); return }
         guard !dn.isEmpty else { io.send(Wire.err(13, 3102)); return }
-        guard (try? v.domain(dn)) ?? nil != nil else { io.send(Wire.err(38, 3103)); return }
+        guard domain(dn) != nil else { io.send(Wire.err(38, 3103)); return }
         do {
             try v.addIPMap(ip: ip, domain: dn)
             io.send(Wire.ok)
