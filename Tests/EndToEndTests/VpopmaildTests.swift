@@ -103,6 +103,15 @@ import Testing
         #expect(da.contains("+OK+\r\nadd_alias\r\nadd_list\r\nadd_user\r\n") && !da.contains("\r\nadd_domain\r\n"), "help lists the level's commands")
         #expect(da.contains("-ERR 11.3901 Not Authorized for domain\r\n-ERR 11.303 Not Authorized for domain\r\n-ERR 26.1511 Unauthorized Directory.\r\n+OK \r\n"), "\(da)")
         #expect(try s.run(["vuserinfo", "eve@other.example"]).status != 0)
+        // The store's files are not a domain admin's or a user's to write (an account with
+        // system admin rights, a quota escaped): refused, unchanged.
+        let before = s.read(s.domainDir("example.com") + "/vpasswd")
+        let store = try session(s, "slogin postmaster@example.com Pm-secret-1\nwrite_file example.com/vpasswd\n"
+                                   + "evil:x:1:65536:e:/tmp:NOQUOTA\n.\nread_file example.com/vpasswd\nquit\n")
+        #expect(store == "+OK \r\n+OK \r\n-ERR 26.1513 Unauthorized Directory.\r\n-ERR 26.1513 Unauthorized Directory.\r\n+OK \r\n", "\(store)")
+        #expect(s.read(s.domainDir("example.com") + "/vpasswd") == before)
+        let quota = try session(s, "slogin joe@example.com Joe-secret-1\nwrite_file joe@example.com/Maildir/maildirsize\n0S\n.\nquit\n")
+        #expect(quota == "+OK \r\n+OK \r\n-ERR 26.1513 Unauthorized Directory.\r\n+OK \r\n", "\(quota)")
     }
 
     /// Failed logins count in vchkpw's throttling state (by address and login), and the log

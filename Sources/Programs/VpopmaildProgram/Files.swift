@@ -49,8 +49,19 @@ extension Session {
             io.send(Wire.err(26, level == .systemAdmin ? 1510 : level == .domainAdmin ? 1511 : 1512))
             return nil
         }
+        // The store's own files are the library's: a domain admin rewriting vpasswd could give
+        // an account system admin rights, and limits or hashing state are the operator's.
+        if level != .systemAdmin, let name = parts.last, Session.storeFiles.contains(String(name)) {
+            io.send(Wire.err(26, 1513))
+            return nil
+        }
         return path
     }
+
+    /// Files only the library (and a system admin) writes: accounts, their index and lock,
+    /// limits, the hashing state.
+    static let storeFiles: Set<String> = ["vpasswd", "vpasswd.cdb", ".vpasswd.lock", ".qmailadmin-limits", ".dir-control",
+                                          ".dir_control_free", ".dir-control.lock", "lastauth", "maildirsize"]
 
     /// Whom file commands act as: the login domain's owner, the vpopmail user for a system admin.
     var fileOwner: (uid: UInt32, gid: UInt32) {
