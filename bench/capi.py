@@ -2,24 +2,12 @@
 """libvpopmail: the cost of one vauth_getpw through the C API at 100,000 users (a C client, one
 process per look-up) against the same look-up through `vuserinfo -n` (the command), and the
 cost of a look-up inside one process (what qmailadmin pays per call after the first)."""
-import os, random, statistics, subprocess, sys, time
+import os, random, statistics, subprocess, sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import ROOT, REL, big_domain_site, cleanup, ms, paired
+from common import ROOT, REL, big_domain_site, cleanup, ms, paired, spawn
 
 USERS = int(os.environ.get("BENCH_CAPI_USERS", "100000"))
-
-
-def spawn(argv, env):
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    t0 = time.perf_counter()
-    pid = os.posix_spawn(argv[0], argv, env, file_actions=[(os.POSIX_SPAWN_DUP2, devnull, 1)])
-    _, status = os.waitpid(pid, 0)
-    t1 = time.perf_counter()
-    os.close(devnull)
-    if os.waitstatus_to_exitcode(status) != 0:
-        sys.exit(f"failed: {argv}")
-    return t1 - t0
 
 
 def main():

@@ -1,6 +1,6 @@
 """Shared by the vchkpw and vdelivermail benchmarks: a site with one big domain, a C floor
 built from bench/*.c, and alternating (paired) batches of runs."""
-import os, shutil, statistics, subprocess, tempfile
+import os, shutil, statistics, subprocess, sys, tempfile, time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 REL = os.path.join(ROOT, ".build/release")
@@ -61,3 +61,16 @@ def ms(xs):
 
 def cleanup(base):
     shutil.rmtree(base, ignore_errors=True)
+
+
+def spawn(argv, env):
+    """Runs argv (argv[0] the program's path) with stdout to /dev/null; its time, spawn to exit."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    t0 = time.perf_counter()
+    pid = os.posix_spawn(argv[0], argv, env, file_actions=[(os.POSIX_SPAWN_DUP2, devnull, 1)])
+    _, status = os.waitpid(pid, 0)
+    t1 = time.perf_counter()
+    os.close(devnull)
+    if os.waitstatus_to_exitcode(status) != 0:
+        sys.exit(f"failed: {argv}")
+    return t1 - t0

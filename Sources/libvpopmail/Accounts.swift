@@ -305,8 +305,7 @@ public func c_vauth_user(_ user: UnsafeMutablePointer<CChar>?, _ domain: UnsafeM
     guard let v = try? installation(), let u = str(user), let p = str(password) else { return nil }
     let d = domainName(v, domain)
     let ip = Relay.sanitize(Proc.env("REMOTE_ADDR") ?? Proc.env("TCPREMOTEIP") ?? "")
-    let throttle = Throttle(path: v.config.throttleFile ?? v.etcDir + "/login-failures", policy: v.config.throttle)
-    let session = throttle.policy.enabled ? throttle.session(Throttle.keys(ip: ip, login: "\(u.lowercased())@\(d)")) : nil
+    let session = v.throttleSession(ip: ip, login: "\(u.lowercased())@\(d)")
     if let session {
         switch session.check(now: Int(time(nil))) {
         case .refuse: return nil

@@ -99,8 +99,7 @@ public final class Session {
         }
         let login = "\(user)@\(domainName)".lowercased()
         // The same throttling state as vchkpw: by client address and by login.
-        let throttle = Throttle(path: v.config.throttleFile ?? v.etcDir + "/login-failures", policy: v.config.throttle)
-        let session = throttle.policy.enabled ? throttle.session(Throttle.keys(ip: clientIP, login: login)) : nil
+        let session = v.throttleSession(ip: clientIP, login: login)
         if let session {
             switch session.check(now: Int(time(nil))) {
             case .refuse(let key, let n):
@@ -529,28 +528,46 @@ public final class Session {
 
     // MARK: - Limits
 
-    static let limitNames = ["max_popaccounts", "max_aliases", "max_forwards", "max_autoresponders", "max_mailinglists",
-                             "disk_quota", "max_msgcount", "default_quota", "default_maxmsgcount", "disable_pop",
-                             "disable_imap", "disable_dialup", "disable_password_changing", "disable_webmail",
-                             "disable_external_relay", "disable_smtp", "disable_spamassassin", "delete_spam",
-                             "disable_maildrop", "perm_account", "perm_alias", "perm_forward", "perm_autoresponder",
-                             "perm_maillist", "perm_quota", "perm_defaultquota"]
+    typealias LimitField = (name: String, shown: Bool, get: (DomainLimits) -> Int, set: (inout DomainLimits, Int) -> Void)
+
+    static func number(_ n: String, _ k: WritableKeyPath<DomainLimits, Int>) -> LimitField {
+        (n, true, { $0[keyPath: k] }, { $0[keyPath: k] = $1 })
+    }
+    static func size(_ n: String, _ k: WritableKeyPath<DomainLimits, UInt64>) -> LimitField {
+        (n, true, { Int(clamping: $0[keyPath: k]) }, { $0[keyPath: k] = UInt64(max(0, $1)) })
+    }
+    static func flag(_ n: String, _ k: WritableKeyPath<DomainLimits, Bool>) -> LimitField {
+        (n, true, { $0[keyPath: k] ? 1 : 0 }, { $0[keyPath: k] = $1 != 0 })
+    }
+    static func perm(_ n: String, _ k: WritableKeyPath<DomainLimits, Int>, shown: Bool = true) -> LimitField {
+        (n, shown, { $0[keyPath: k] }, { $0[keyPath: k] = $1 & 7 })
+    }
+
+    /// The limits as get_limits shows them (in upstream's order) and set_limits takes them.
+    nonisolated(unsafe) static let limitFields: [LimitField] = [
+        number("max_popaccounts", \.maxPopAccounts), number("max_aliases", \.maxAliases), number("max_forwards", \.maxForwards),
+        number("max_autoresponders", \.maxAutoresponders), number("max_mailinglists", \.maxMailingLists),
+        size("disk_quota", \.diskQuota), size("max_msgcount", \.maxMsgCount), size("default_quota", \.defaultQuota),
+        size("default_maxmsgcount", \.defaultMaxMsgCount),
+        flag("disable_pop", \.disablePOP), flag("disable_imap", \.disableIMAP), flag("disable_dialup", \.disableDialup),
+        flag("disable_password_changing", \.disablePasswordChanging), flag("disable_webmail", \.disableWebmail),
+        flag("disable_external_relay", \.disableRelay), flag("disable_smtp", \.disableSMTP),
+        flag("disable_spamassassin", \.disableSpamassassin), flag("delete_spam", \.deleteSpam), flag("disable_maildrop", \.disableMaildrop),
+        perm("perm_account", \.permAccount), perm("perm_alias", \.permAlias), perm("perm_forward", \.permForward),
+        perm("perm_autoresponder", \.permAutoresponder), perm("perm_maillist", \.permMaillist),
+        // Upstream shows the maillist user and moderator bits in perm_quota.
+        ("perm_quota", true, { $0.permQuota | ($0.permMaillistUsers << 3) | ($0.permMaillistModerators << 6) }, { $0.permQuota = $1 & 7 }),
+        perm("perm_defaultquota", \.permDefaultQuota),
+        perm("perm_maillist_users", \.permMaillistUsers, shown: false),
+        perm("perm_maillist_moderators", \.permMaillistModerators, shown: false),
+    ]
 
     func getLimits(_ line: CommandLine_) {
         guard level == .systemAdmin else { io.send(Wire.err(9, 3401)); return }
         guard let d = domainArg(line.token(1), 3402) else { return }
         guard let l = try? v.limits(d) else { io.send(Wire.err(34, 3403)); return }
-        func b(_ x: Bool) -> Int { x ? 1 : 0 }
-        let values: [String] = ["\(l.maxPopAccounts)", "\(l.maxAliases)", "\(l.maxForwards)", "\(l.maxAutoresponders)",
-                                "\(l.maxMailingLists)", "\(l.diskQuota)", "\(l.maxMsgCount)", "\(l.defaultQuota)",
-                                "\(l.defaultMaxMsgCount)", "\(b(l.disablePOP))", "\(b(l.disableIMAP))", "\(b(l.disableDialup))",
-                                "\(b(l.disablePasswordChanging))", "\(b(l.disableWebmail))", "\(b(l.disableRelay))",
-                                "\(b(l.disableSMTP))", "\(b(l.disableSpamassassin))", "\(b(l.deleteSpam))", "\(b(l.disableMaildrop))",
-                                "\(l.permAccount)", "\(l.permAlias)", "\(l.permForward)", "\(l.permAutoresponder)",
-                                "\(l.permMaillist)", "\(l.permQuota | (l.permMaillistUsers << 3) | (l.permMaillistModerators << 6))",
-                                "\(l.permDefaultQuota)"]
         var s = Wire.okData
-        for (n, val) in zip(Session.limitNames, values) { s += "\(n) \(val)\r\n" }
+        for f in Session.limitFields where f.shown { s += "\(f.name) \(f.get(l))\r\n" }
         // Upstream sends perm_defaultquota twice; clients read either.
         s += "perm_defaultquota \(l.permDefaultQuota)\r\n"
         io.send(s + Wire.end)
@@ -569,39 +586,8 @@ public final class Session {
         var warnings = ""
         for (name, value) in options {
             if value.isEmpty { warnings += "  Warning: missing value\r\n"; continue }
-            let i = Int(value.prefix { $0 == "-" || $0.isNumber }) ?? 0
-            let u = UInt64(max(0, i))
-            switch name {
-            case "max_popaccounts": l.maxPopAccounts = i
-            case "max_aliases": l.maxAliases = i
-            case "max_forwards": l.maxForwards = i
-            case "max_autoresponders": l.maxAutoresponders = i
-            case "max_mailinglists": l.maxMailingLists = i
-            case "disk_quota": l.diskQuota = u
-            case "max_msgcount": l.maxMsgCount = u
-            case "default_quota": l.defaultQuota = u
-            case "default_maxmsgcount": l.defaultMaxMsgCount = u
-            case "disable_pop": l.disablePOP = i != 0
-            case "disable_imap": l.disableIMAP = i != 0
-            case "disable_dialup": l.disableDialup = i != 0
-            case "disable_password_changing": l.disablePasswordChanging = i != 0
-            case "disable_webmail": l.disableWebmail = i != 0
-            case "disable_external_relay": l.disableRelay = i != 0
-            case "disable_smtp": l.disableSMTP = i != 0
-            case "disable_spamassassin": l.disableSpamassassin = i != 0
-            case "delete_spam": l.deleteSpam = i != 0
-            case "disable_maildrop": l.disableMaildrop = i != 0
-            case "perm_account": l.permAccount = i & 7
-            case "perm_alias": l.permAlias = i & 7
-            case "perm_forward": l.permForward = i & 7
-            case "perm_autoresponder": l.permAutoresponder = i & 7
-            case "perm_maillist": l.permMaillist = i & 7
-            case "perm_maillist_users": l.permMaillistUsers = i & 7
-            case "perm_maillist_moderators": l.permMaillistModerators = i & 7
-            case "perm_quota": l.permQuota = i & 7
-            case "perm_defaultquota": l.permDefaultQuota = i & 7
-            default: warnings += "  Warning: invalid option\r\n"
-            }
+            guard let f = Session.limitFields.first(where: { $0.name == name }) else { warnings += "  Warning: invalid option\r\n"; continue }
+            f.set(&l, Int(value.prefix { $0 == "-" || $0.isNumber }) ?? 0)
         }
         do {
             try v.setLimits(l, for: d)

@@ -19,7 +19,7 @@ public struct Authenticator {
     /// waits, then is refused without a password check; a failure counts, a success clears.
     public mutating func authenticate(_ r: LoginRequest) -> AuthResult {
         let v = installation
-        let throttle = Throttle(path: v.config.throttleFile ?? v.etcDir + "/login-failures", policy: v.config.throttle)
+        let throttle = v.loginThrottle
         guard throttle.policy.enabled, !r.lookupOnly, !r.login.isEmpty,
               let session = throttle.session(Throttle.keys(ip: r.remoteIP, login: String(decoding: r.login, as: UTF8.self).lowercased()))
         else { return decide(r) }

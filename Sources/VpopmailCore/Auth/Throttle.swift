@@ -241,3 +241,18 @@ public struct Throttle {
         while nanosleep(&ts, &rest) != 0 && errno == EINTR { ts = rest }
     }
 }
+
+extension Installation {
+    /// The installation's login throttle: one state for every door to a password (vchkpw,
+    /// vpopmaild, libvpopmail's vauth_user).
+    public var loginThrottle: Throttle {
+        Throttle(path: config.throttleFile ?? etcDir + "/login-failures", policy: config.throttle)
+    }
+
+    /// The throttle's session for one attempt by `login` from `ip`; nil when throttling is off
+    /// or its state cannot be opened.
+    public func throttleSession(ip: String, login: String) -> Throttle.Session? {
+        let t = loginThrottle
+        return t.policy.enabled ? t.session(Throttle.keys(ip: ip, login: login)) : nil
+    }
+}
