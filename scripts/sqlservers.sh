@@ -3,13 +3,14 @@
 #   MariaDB replica  127.0.0.1:13307 (replicates the primary; the replication test stops it;
 #                    SQL_REPLICA=n leaves it out, as the benchmarks do)
 #   PostgreSQL       127.0.0.1:15432
+#   Galera           127.0.0.1:13316-13318, three nodes (scripts/galera.sh; SQL_GALERA=n leaves it out)
 # Data lives under $SQLDIR (default /tmp/vpop-sql). sql_start prints the variables the tests
 # read (VPOP_TEST_MYSQL, VPOP_TEST_MYSQL_REPLICA, VPOP_TEST_PGSQL) into $SQLDIR/env.
 SQLDIR=${SQLDIR:-/tmp/vpop-sql}
 # PostgreSQL's programs (looked up when used: this file is sourced before the packages exist).
 pgbin() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1; }
 
-sql_packages="mariadb-server mariadb-client libmariadb-dev pkg-config postgresql libpq-dev libsqlite3-dev"
+sql_packages="mariadb-server mariadb-client libmariadb-dev pkg-config postgresql libpq-dev libsqlite3-dev galera-4 rsync pgbouncer"
 
 # sql_mariadb NAME PORT SERVERID: a fresh mariadbd with its data in $SQLDIR/NAME.
 sql_mariadb() {
@@ -70,6 +71,7 @@ VPOP_TEST_MYSQL=127.0.0.1|13306|vpopmail|vpoppw
 VPOP_TEST_MYSQL_REPLICA=127.0.0.1|13307|vpopmail|vpoppw|$SQLDIR/replica
 VPOP_TEST_PGSQL=127.0.0.1|15432|vpopmail|vpoppw
 EOF
+  if [ "${SQL_GALERA:-y}" = y ]; then galera_start; fi
 }
 
 # sql_wait_gone PIDFILE: until the process has exited (a zombie counts as gone).
@@ -84,6 +86,7 @@ sql_wait_gone() {
 }
 
 sql_stop() {
+  galera_stop
   for n in replica primary; do
     if [ -S "$SQLDIR/$n/mysqld.sock" ]; then
       mariadb-admin --no-defaults --socket="$SQLDIR/$n/mysqld.sock" -u root shutdown >/dev/null 2>&1 || true
@@ -96,3 +99,6 @@ sql_stop() {
   fi
   rm -rf "$SQLDIR/pg"
 }
+
+# The Galera cluster (galera_start, galera_kill, ...), from the same folder.
+. ./scripts/galera.sh

@@ -346,9 +346,7 @@ public func c_vauth_adduser(_ user: UnsafeMutablePointer<CChar>?, _ domain: Unsa
         let hash = try Password.hash(clear.text, scheme: v.config.passwordScheme)
         let a = Account(name: name.text, passwordHash: hash, apopMarker: apop == USE_APOP ? 2 : 1, gecos: g.isEmpty ? name.text : g,
                         home: home, quota: .none, clearPassword: v.config.clearPasswd ? clear.text : nil)
-        let lock = try v.stores.accounts.lock(domain: d)
-        defer { lock.unlock() }
-        try v.stores.accounts.insert([a], in: d)
+        try v.stores.accounts.locked(domain: d) { (_) throws(VpopmailError) in try v.stores.accounts.insert([a], in: d) }
     }
 }
 
@@ -360,9 +358,7 @@ public func c_vauth_deluser(_ user: UnsafeMutablePointer<CChar>?, _ domain: Unsa
         guard let name = UserName(try arg(user)) else { throw VpopmailError(.illegalUsername) }
         let d = try v.requireDomain(domainName(v, domain))
         if !mayAccess(d) { throw VpopmailError(.badUID) }
-        let lock = try v.stores.accounts.lock(domain: d)
-        defer { lock.unlock() }
-        _ = try v.stores.accounts.remove(name, in: d)
+        _ = try v.stores.accounts.locked(domain: d) { (_) throws(VpopmailError) in try v.stores.accounts.remove(name, in: d) }
     }
 }
 

@@ -17,6 +17,19 @@ public final class SQLAccounts: AccountStore {
         try sys(.couldNotUpdateFile) { () throws(SystemError) in try FileLock(d.dir + "/.vpasswd.lock", owner: d.owner) }
     }
 
+    /// The domain's writers on every host that shares the database wait for each other: the
+    /// body runs in one transaction that first locks the domain's `dir_control` row
+    /// (`SELECT ... FOR UPDATE`; SQLite: `BEGIN IMMEDIATE` locks the database), so the counter,
+    /// the accounts and the existence checks are read and written under one lock. On a Galera
+    /// cluster, whose row locks are local to a node, a writer on another node that changed the
+    /// same rows makes the commit fail certification (1213): the body is run again. No local
+    /// file lock: the database is what the hosts share.
+    public func locked<T>(domain d: DomainInfo, _ body: (StoreTransaction) throws(VpopmailError) -> T) throws(VpopmailError) -> T {
+        try db.prepareDomainLock(userTable: db.userTable(d.realDomain))
+        let key = d.realDomain
+        return try db.transaction(prologue: { () throws(VpopmailError) in try db.lockDomainRow(key) }, body)
+    }
+
     static let columns = "pw_name, pw_passwd, pw_uid, pw_gid, pw_gecos, pw_dir, pw_shell, pw_clear_passwd"
     /// For tables of builds without clear passwords (upstream creates `pw_clear_passwd` only
     /// with `--enable-clear-passwd`).
@@ -123,6 +136,11 @@ public final class SQLAccounts: AccountStore {
             try db.write("DELETE FROM vpopmail WHERE pw_domain = ?", [.text(domain)])
         } else {
             try db.write("DROP TABLE IF EXISTS \(t(db.userTable(domain)))")
+            // The table's layout record goes with it (a domain added again gets a new table).
+            if db.dialect != .sqlite {
+                try db.write("DELETE FROM \(t("vpopmail_schema")) WHERE name = ?", [.text(db.userTable(domain))], table: .schema)
+            }
+            db.forgetSchema(db.userTable(domain))
         }
         if aliasDomainTable { try db.write("DELETE FROM \(t("aliasdomains")) WHERE domain = ?", [.text(domain)], table: .aliasDomains) }
     }

@@ -71,15 +71,20 @@ public struct SQLError: Error, CustomStringConvertible, Sendable {
     public var duplicateKey: Bool
     /// A column the table does not have (an older or differently built schema).
     public var unknownColumn: Bool
+    /// The server aborted the transaction and it may succeed when run again from its start: a
+    /// deadlock or lock wait timeout (MySQL 1213, 1205, which is also how Galera reports a
+    /// certification failure), a serialization failure or deadlock (PostgreSQL 40001, 40P01).
+    public var retryable: Bool
 
     public init(_ message: String, code: Int = 0, lost: Bool = false, missingTable: Bool = false, duplicateKey: Bool = false,
-                unknownColumn: Bool = false) {
+                unknownColumn: Bool = false, retryable: Bool = false) {
         self.message = message
         self.code = code
         self.lost = lost
         self.missingTable = missingTable
         self.duplicateKey = duplicateKey
         self.unknownColumn = unknownColumn
+        self.retryable = retryable
     }
 
     public var description: String { message }

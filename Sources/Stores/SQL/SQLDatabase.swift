@@ -95,6 +95,9 @@ public final class SQLDatabase {
         var c = try reader()
         do {
             return try c.query(sql, params)
+        } catch let e where inTransaction && dooms(e) {
+            doomed = e
+            throw SQLDatabase.failure(e)
         } catch let e where e.unknownColumn && fallback != nil {
             return try read(fallback!, params)
         } catch let e where e.lost && !inTransaction {
@@ -110,15 +113,21 @@ public final class SQLDatabase {
         }
     }
 
-    /// A write; `table` is created when missing and the statement retried.
+    /// A write; `table` is created when missing and the statement retried. Outside a
+    /// transaction, a statement the server aborts (a deadlock, a cluster's certification
+    /// failure) is run again, bounded, with backoff.
     @discardableResult
     func write(_ sql: String, _ params: [SQLValue] = [], table: Table? = nil) throws(VpopmailError) -> Int {
         wrote = true
         var c = try update()
-        var reconnected = false, created = false
+        var reconnected = false, created = false, attempt = 0
         while true {
             do {
                 return try c.execute(sql, params)
+            } catch let e where inTransaction && dooms(e) {
+                doomed = e
+                if e.duplicateKey { throw VpopmailError(.usernameExists, e.message, cause: e) }
+                throw SQLDatabase.failure(e)
             } catch let e where e.lost && !inTransaction && !reconnected {
                 reconnected = true
                 reset(c)
@@ -126,6 +135,9 @@ public final class SQLDatabase {
             } catch let e where e.missingTable && table != nil && !created {
                 created = true
                 try create(table!)
+            } catch let e where e.retryable && !inTransaction && attempt < SQLDatabase.retries {
+                attempt += 1
+                SQLDatabase.backoff(attempt)
             } catch {
                 if error.duplicateKey { throw VpopmailError(.usernameExists, error.message, cause: error) }
                 throw SQLDatabase.failure(error)
@@ -133,8 +145,67 @@ public final class SQLDatabase {
         }
     }
 
+    /// How often a transaction the server aborted is run again.
+    static let retries = 8
+
+    /// Before run `attempt` (1...): a random pause, up to 5 ms doubling each time, at most 200 ms
+    /// (two hosts that collided do not collide again in step).
+    static func backoff(_ attempt: Int) {
+        let cap = min(200_000, 5_000 << min(attempt, 6))
+        usleep(UInt32(Int.random(in: cap / 4...cap)))
+    }
+
+    /// Whether `e` came from a statement or commit the server aborted and that may succeed when
+    /// the whole transaction runs again.
+    static func retryable(_ e: VpopmailError) -> Bool {
+        (e.cause as? SQLError)?.retryable ?? false
+    }
+
+    /// The error that ended the current transaction on the server's side: a deadlock, a
+    /// cluster's certification failure or a lost connection (MySQL has then rolled it back),
+    /// any error on PostgreSQL (which then ignores the rest of it). It is thrown at COMMIT,
+    /// so that a caller that went on past the statement (a `try?`) cannot get a COMMIT of
+    /// nothing taken for success.
+    private var doomed: SQLError?
+
+    private func dooms(_ e: SQLError) -> Bool {
+        e.retryable || e.lost || dialect == .pgsql
+    }
+
+    /// Transactions made by this process and how many runs of them were retried (tests and
+    /// `VPOPMAIL_SQL_DEBUG` read these).
+    public private(set) var retried = 0
+    private var current: StoreTransaction?
+
     /// Runs `body` in one transaction on the update server.
     func transaction<T>(_ body: () throws(VpopmailError) -> T) throws(VpopmailError) -> T {
+        try transaction { (_: StoreTransaction) throws(VpopmailError) -> T in try body() }
+    }
+
+    /// Runs `body` in one transaction on the update server, after `prologue` (the row locks),
+    /// inside it. When the server aborts the transaction (deadlock, lock wait timeout, a Galera
+    /// certification failure, a PostgreSQL serialization failure), it is rolled back, the
+    /// body's undo actions run, and the whole of it runs again: at most `retries` more times,
+    /// with backoff. Inside another transaction, `body` is part of that one.
+    func transaction<T>(prologue: () throws(VpopmailError) -> Void = {}, _ body: (StoreTransaction) throws(VpopmailError) -> T) throws(VpopmailError) -> T {
+        if inTransaction, let tx = current { return try body(tx) }
+        var attempt = 0
+        while true {
+            let tx = StoreTransaction(attempt: attempt)
+            do throws(VpopmailError) {
+                return try once(tx, prologue, body)
+            } catch {
+                tx.rolledBack()
+                guard SQLDatabase.retryable(error) && attempt < SQLDatabase.retries else { throw error }
+                attempt += 1
+                retried += 1
+                SQLDatabase.backoff(attempt)
+            }
+        }
+    }
+
+    private func once<T>(_ tx: StoreTransaction, _ prologue: () throws(VpopmailError) -> Void,
+                         _ body: (StoreTransaction) throws(VpopmailError) -> T) throws(VpopmailError) -> T {
         let c = try update()
         wrote = true
         let begin = dialect == .sqlite ? "BEGIN IMMEDIATE" : (dialect == .mysql ? "START TRANSACTION" : "BEGIN")
@@ -145,9 +216,17 @@ public final class SQLDatabase {
             do { try again.execute(begin, []) } catch { throw SQLDatabase.failure(error) }
         }
         inTransaction = true
-        defer { inTransaction = false }
+        current = tx
+        doomed = nil
+        defer {
+            inTransaction = false
+            current = nil
+            doomed = nil
+        }
         do throws(VpopmailError) {
-            let r = try body()
+            try prologue()
+            let r = try body(tx)
+            if let e = doomed { throw SQLDatabase.failure(e) }
             do { try updateConn?.execute("COMMIT", []) } catch { throw SQLDatabase.failure(error) }
             return r
         } catch {
@@ -155,6 +234,48 @@ public final class SQLDatabase {
             throw error
         }
     }
+
+    private var preparedLocks = false
+    /// The tables a locked body may read or write (the store set's configuration says which).
+    var lockedTables: [Table] = [.dirControl, .lastauth]
+
+    /// Before the first locked transaction of this process: the tables a locked body reads and
+    /// writes exist. DDL inside it would commit a MySQL transaction halfway (releasing its
+    /// locks); a missing table aborts a PostgreSQL transaction.
+    func prepareDomainLock(userTable: String) throws(VpopmailError) {
+        try ensureUserTable(userTable)
+        if preparedLocks { return }
+        // No-op statements that create the tables when missing (and replicate nothing).
+        for table in lockedTables {
+            let name: String
+            switch table {
+            case .dirControl: name = "dir_control"
+            case .lastauth: name = "lastauth"
+            case .valias: name = "valias"
+            case .limits: name = "limits"
+            default: continue
+            }
+            try write("DELETE FROM \(t(name)) WHERE 1 = 0", table: table)
+        }
+        preparedLocks = true
+    }
+
+    /// Locks the `dir_control` row of `key` until the transaction ends, adding the row
+    /// (holding the state of a domain without one) when it is missing.
+    func lockDomainRow(_ key: String) throws(VpopmailError) {
+        if dialect == .sqlite { return }  // BEGIN IMMEDIATE holds the database's write lock
+        let sql = "SELECT cur_users FROM \(t("dir_control")) WHERE domain = ? FOR UPDATE"
+        if try !read(sql, [.text(key)]).isEmpty { return }
+        let r = SQLDirControl.row(DirControl(), key: key)
+        let marks = Array(repeating: "?", count: r.cols.count).joined(separator: ", ")
+        let list = r.cols.joined(separator: ", ")
+        try write(dialect == .mysql ? "INSERT IGNORE INTO \(t("dir_control")) (\(list)) VALUES (\(marks))"
+                                    : "INSERT INTO \(t("dir_control")) (\(list)) VALUES (\(marks)) ON CONFLICT (domain) DO NOTHING", r.vals)
+        _ = try read(sql, [.text(key)])
+    }
+
+    /// Whether a statement runs inside `transaction`.
+    var isInTransaction: Bool { inTransaction }
 
     // MARK: - Schema
 
@@ -252,6 +373,8 @@ public final class SQLDatabase {
         }
     }
 
+    func forgetSchema(_ name: String) { checkedSchema.remove(name) }
+
     /// The user-table version this code writes: 56 = 5.6's column sizes.
     static let schemaVersion = 56
 
@@ -260,6 +383,13 @@ public final class SQLDatabase {
     /// `vpopmail_schema` (name = table, version, time), so it is checked once.
     func ensureUserTable(_ name: String) throws(VpopmailError) {
         if checkedSchema.contains(name) { return }
+        // Recorded as current: nothing to check, and no DDL (which a cluster runs on every node).
+        if dialect != .sqlite,
+           let v = try read("SELECT version FROM \(t("vpopmail_schema")) WHERE name = ?", [.text(name)]).first?.first ?? nil,
+           (Int(v) ?? 0) >= SQLDatabase.schemaVersion {
+            checkedSchema.insert(name)
+            return
+        }
         try create(.users(name))
         // A table from a build without clear passwords gets the column (nullable: readers that
         // do not know it are unaffected).

@@ -84,16 +84,22 @@ public final class SQLDirControl: DirControlStore {
         return dc
     }
 
-    public func save(_ dc: DirControl, _ k: DirControlKey, owner: (uid: UInt32, gid: UInt32)) throws(VpopmailError) {
+    /// The columns and values of the row of `key` holding `dc` (upstream's layout).
+    static func row(_ dc: DirControl, key: String) -> (cols: [String], vals: [SQLValue]) {
         var cols = ["domain", "cur_users", "level_cur", "level_max"]
-        var vals: [SQLValue] = [.text(SQLDirControl.key(k)), .i(dc.curUsers), .i(dc.levelCur), .i(dc.levelMax)]
+        var vals: [SQLValue] = [.text(key), .i(dc.curUsers), .i(dc.levelCur), .i(dc.levelMax)]
         for i in 0..<3 { cols.append("level_start\(i)"); vals.append(.int(0)) }
         for i in 0..<3 { cols.append("level_end\(i)"); vals.append(.int(61)) }
         for (i, m) in [0, 2, 4].enumerated() { cols.append("level_mod\(i)"); vals.append(.i(m)) }
         for i in 0..<3 { cols.append("level_index\(i)"); vals.append(.i(i < dc.levelIndex.count ? dc.levelIndex[i] : 0)) }
         cols.append("the_dir")
         vals.append(.text(dc.bucket))
-        try db.upsert("dir_control", cols, key: ["domain"], vals, table: .dirControl)
+        return (cols, vals)
+    }
+
+    public func save(_ dc: DirControl, _ k: DirControlKey, owner: (uid: UInt32, gid: UInt32)) throws(VpopmailError) {
+        let r = SQLDirControl.row(dc, key: SQLDirControl.key(k))
+        try db.upsert("dir_control", r.cols, key: ["domain"], r.vals, table: .dirControl)
     }
 
     public func exists(_ k: DirControlKey) -> Bool { true }
@@ -257,6 +263,7 @@ extension SQLDatabase {
     /// tables or files; `vlog` rows with `sql-logging = y`.
     public func stores(_ c: StoreContext) -> StoreSet {
         let files = FilesDriver.stores(c, accounts: SQLAccounts(self, aliasDomainTable: c.config.sqlAliasdomains))
+        lockedTables = [.dirControl, .lastauth] + (c.config.valias ? [.valias] : []) + (c.config.mysqlLimits ? [.limits] : [])
         return StoreSet(accounts: files.accounts,
                         aliases: c.config.valias ? SQLAliases(self) : files.aliases,
                         limits: c.config.mysqlLimits ? SQLLimits(self) : files.limits,

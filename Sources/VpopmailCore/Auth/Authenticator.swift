@@ -211,12 +211,12 @@ extension Installation {
     /// meanwhile stays). Returns the account as written, nil when nothing was.
     public func rehash(_ password: String, user: UserName, domain: DomainInfo, replacing old: String) throws(VpopmailError) -> Account? {
         let hash = try Password.hash(password, scheme: config.passwordScheme)
-        let lock = try stores.accounts.lock(domain: domain)
-        defer { lock.unlock() }
-        guard var a = try stores.accounts.account(user, in: domain), a.passwordHash == old else { return nil }
-        a.passwordHash = hash
-        try stores.accounts.update(a, in: domain, rebuildIndex: true)
-        return a
+        return try stores.accounts.locked(domain: domain) { (_) throws(VpopmailError) -> Account? in
+            guard var a = try stores.accounts.account(user, in: domain), a.passwordHash == old else { return nil }
+            a.passwordHash = hash
+            try stores.accounts.update(a, in: domain, rebuildIndex: true)
+            return a
+        }
     }
 
     /// `learn-passwords`: the first password an account without one logs in with becomes its

@@ -23,18 +23,22 @@ extension Installation {
         if line.utf8.count > LengthLimits.maxAliasLine { throw VpopmailError(.aliasLineTooLong) }
         if line.isEmpty || Validate.breaksLine(line) { throw VpopmailError(.badChar, "bad character in alias line") }
         let d = try requireDomain(domain)
-        let lock = try stores.accounts.lock(domain: d)
-        defer { lock.unlock() }
-        let lines = try aliasLines(a, d) ?? []
-        if lines.contains(line) { throw VpopmailError(.aliasExists, "alias \(a)@\(d.realDomain) -> \(line) already exists.") }
-        if lines.isEmpty {
-            let l = try limits(d)
-            if l.maxAliases >= 0, try aliasNames(d).count >= l.maxAliases {
-                throw VpopmailError(.limitReached, "domain limit reached: at most \(l.maxAliases) aliases in \(d.realDomain)")
+        var hooked = false
+        try stores.accounts.locked(domain: d) { (_) throws(VpopmailError) in
+            let lines = try aliasLines(a, d) ?? []
+            if lines.contains(line) { throw VpopmailError(.aliasExists, "alias \(a)@\(d.realDomain) -> \(line) already exists.") }
+            if lines.isEmpty {
+                let l = try limits(d)
+                if l.maxAliases >= 0, try aliasNames(d).count >= l.maxAliases {
+                    throw VpopmailError(.limitReached, "domain limit reached: at most \(l.maxAliases) aliases in \(d.realDomain)")
+                }
             }
+            if !hooked {
+                hooked = true
+                onchange("valias_insert", "\(a)@\(d.realDomain)", line, .before)
+            }
+            try stores.aliases.addLine(line, to: a, in: d)
         }
-        onchange("valias_insert", "\(a)@\(d.realDomain)", line, .before)
-        try stores.aliases.addLine(line, to: a, in: d)
         onchange("valias_insert", "\(a)@\(d.realDomain)", line, .after)
     }
 
@@ -42,12 +46,16 @@ extension Installation {
     public func removeAliasLines(_ alias: String, prefix: String, exact: Bool = false, domain: String) throws(VpopmailError) {
         let a = alias.lowercased()
         let d = try requireDomain(domain)
-        let lock = try stores.accounts.lock(domain: d)
-        defer { lock.unlock() }
-        guard let lines = try aliasLines(a, d) else { throw VpopmailError(.userDoesNotExist, "No such alias") }
-        onchange("valias_remove", "\(a)@\(d.realDomain)", prefix, .before)
-        defer { onchange("valias_remove", "\(a)@\(d.realDomain)", prefix, .after) }
-        try stores.aliases.removeLines(lines.filter { exact ? $0 == prefix : $0.hasPrefix(prefix) }, from: a, in: d)
+        var hooked = false
+        defer { if hooked { onchange("valias_remove", "\(a)@\(d.realDomain)", prefix, .after) } }
+        try stores.accounts.locked(domain: d) { (_) throws(VpopmailError) in
+            guard let lines = try aliasLines(a, d) else { throw VpopmailError(.userDoesNotExist, "No such alias") }
+            if !hooked {
+                hooked = true
+                onchange("valias_remove", "\(a)@\(d.realDomain)", prefix, .before)
+            }
+            try stores.aliases.removeLines(lines.filter { exact ? $0 == prefix : $0.hasPrefix(prefix) }, from: a, in: d)
+        }
     }
 
     /// `valias -d`: deletes the alias.

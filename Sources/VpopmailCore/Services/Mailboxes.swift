@@ -89,8 +89,8 @@ extension Installation {
             if !seen.insert(p.name).inserted { throw VpopmailError(.usernameExists, "Username exists: \(p.name) (twice in the input)") }
             prepared.append(p)
         }
-        let lock = try stores.accounts.lock(domain: d)
-        defer { lock.unlock() }
+        var hooked = false
+        let accounts = try stores.accounts.locked(domain: d) { (tx) throws(VpopmailError) -> [Account] in
         if list.count == 1 {
             if try stores.accounts.account(list[0].name, in: d) != nil { throw VpopmailError(.usernameExists, "Username exists: \(prepared[0].name)") }
         }
@@ -100,13 +100,20 @@ extension Installation {
                 throw VpopmailError(.limitReached, "domain limit reached: at most \(limits.maxPopAccounts) mailboxes in \(d.realDomain)")
             }
         }
-        for p in prepared { onchange("add_user", "\(p.name)@\(d.realDomain)", "-", .before) }
+        // Once, however often the store runs this body (a retried transaction).
+        if !hooked {
+            hooked = true
+            for p in prepared { onchange("add_user", "\(p.name)@\(d.realDomain)", "-", .before) }
+        }
         let owner = d.owner
+        // Read inside the lock: on an SQL store, the counter row is locked in this transaction.
         var dc = try stores.dirControl.load(.users(d))
         var free = try DirControlFreeList(path: d.dir + "/.dir_control_free")
         var accounts: [Account] = []
         accounts.reserveCapacity(list.count)
         var created: [String] = []
+        // Homes made by a run whose transaction then fails are removed (the retry makes its own).
+        tx.onRollback { for h in created { try? FS.removeTree(h) } }
         do throws(VpopmailError) {
             // 1. Buckets and homes, in allocation order.
             var homes: [String] = []
@@ -206,18 +213,22 @@ extension Installation {
             }
             if let e = results.errors.first(where: { $0 != nil }) { throw e! }
             try stores.accounts.insert(accounts, in: d)
+            // The counter in the same transaction as the accounts it counts.
+            if config.usersBigDir {
+                try stores.dirControl.save(dc, .users(d), owner: owner)
+                try free.save(owner: owner, sync: sync)
+            }
         } catch {
             for h in created { try? FS.removeTree(h) }
+            created = []
             throw error
-        }
-        if config.usersBigDir {
-            try stores.dirControl.save(dc, .users(d), owner: owner)
-            try free.save(owner: owner, sync: sync)
         }
         // "Never logged in", dated at creation. A bulk import (like upstream's vconvert) records
         // none: no record reads the same, and saves an inode per account in the cdb layout.
         if config.authLogging && accounts.count == 1 {
             try? stores.lastAuth.setLastAuth(of: accounts[0], in: d, ip: "0.0.0.0", time: nil)
+        }
+        return accounts
         }
         for a in accounts { onchange("add_user", "\(a.name)@\(d.realDomain)", "-", .after) }
         return accounts
@@ -260,10 +271,14 @@ extension Installation {
     public func deleteUser(_ name: String, domain: String) throws(VpopmailError) {
         if name.isEmpty { throw VpopmailError(.illegalUsername) }
         let d = try requireDomain(domain)
-        let lock = try stores.accounts.lock(domain: d)
-        defer { lock.unlock() }
-        guard let name = UserName(name), let a = try stores.accounts.account(name, in: d) else { throw VpopmailError(.userDoesNotExist) }
+        guard let name = UserName(name) else { throw VpopmailError(.userDoesNotExist) }
         let u = name.text
+        var hooked = false
+        defer { if hooked { onchange("del_user", "\(u)@\(d.realDomain)", "-", .after) } }
+        // The record, its last login and the counter in one transaction; the home after it
+        // committed (a retried or failed transaction leaves the mailbox as it was).
+        let home = try stores.accounts.locked(domain: d) { (tx) throws(VpopmailError) -> [String]? in
+        guard let a = try stores.accounts.account(name, in: d) else { throw VpopmailError(.userDoesNotExist) }
         if catchAllUser(d) == u { throw VpopmailError(.cannotDeleteCatchall) }
         // Only ever the account's own directory inside its domain, checked before anything changes.
         let home = try mailboxComponents(a, d)
@@ -277,28 +292,35 @@ extension Installation {
                 return top
             }
         }
-        let parent: Directory
-        do throws(SystemError) { parent = try reach() } catch {
+        do throws(SystemError) { _ = try reach() } catch {
             throw VpopmailError(.outsideTree, "the home directory \(Validate.printable(a.home)) of \(u)@\(d.realDomain) cannot be reached safely (\(error)): nothing changed")
         }
-        onchange("del_user", "\(u)@\(d.realDomain)", "-", .before)
-        defer { onchange("del_user", "\(u)@\(d.realDomain)", "-", .after) }
+        if !hooked {
+            hooked = true
+            onchange("del_user", "\(u)@\(d.realDomain)", "-", .before)
+        }
         guard try stores.accounts.remove(name, in: d) else { throw VpopmailError(.userDoesNotExist) }
         try? stores.lastAuth.forget(a, in: d)
         if config.usersBigDir {
+            var dc = try stores.dirControl.load(.users(d))
+            dc.release()
+            try stores.dirControl.save(dc, .users(d), owner: d.owner)
             // Record the bucket for back-fill: the path between the domain dir and the user dir.
             if home.count > 1 {
                 try DirControlFreeList.add(d.dir + "/.dir_control_free", bucket: home.dropLast().joined(separator: "/"),
                                            owner: d.owner, sync: sync)
             }
-            var dc = try stores.dirControl.load(.users(d))
-            dc.release()
-            try stores.dirControl.save(dc, .users(d), owner: d.owner)
         }
-        // The home itself: removed by descriptors, a symlink in it (or the home being one) is
-        // removed, not followed.
-        if !gone {
-            do throws(SystemError) { try parent.removeTree(home.last!) } catch { throw VpopmailError.system(error, .badDir) }
+        return gone ? nil : home
+        }
+        // The home itself: reached again by descriptors from the domain directory and removed,
+        // a symlink in it (or the home being one) removed, not followed.
+        if let home {
+            do throws(SystemError) {
+                let parent = try Directory.open(d.dir).walk(home.dropLast())
+                try parent.removeTree(home.last!)
+            } catch where error.errno == ENOENT {
+            } catch { throw VpopmailError.system(error, .badDir) }
         }
     }
 
@@ -316,12 +338,12 @@ extension Installation {
     public func modifyUser(_ name: String, domain: String, rebuildIndex: Bool = true,
                            _ change: (inout Account) throws(VpopmailError) -> Void) throws(VpopmailError) -> Account {
         let d = try requireDomain(domain)
-        let lock = try stores.accounts.lock(domain: d)
-        defer { lock.unlock() }
-        guard let name = UserName(name), var a = try stores.accounts.account(name, in: d) else {
-            throw VpopmailError(.userDoesNotExist)
-        }
+        guard let name = UserName(name) else { throw VpopmailError(.userDoesNotExist) }
         let u = name.text
+        var hooked = false
+        // `change` sees the account as the transaction read it (again, when it is retried).
+        let a = try stores.accounts.locked(domain: d) { (_) throws(VpopmailError) -> Account in
+        guard var a = try stores.accounts.account(name, in: d) else { throw VpopmailError(.userDoesNotExist) }
         let before = a.home
         try change(&a)
         a.name = u
@@ -336,8 +358,13 @@ extension Installation {
                            (a.clearPassword ?? "", false)] where Validate.breaksLine(f) || (colon && f.contains(":")) {
             throw VpopmailError(.badChar, "bad character in a field of \(u)@\(d.realDomain): NUL, CR, LF or ':'")
         }
-        onchange("mod_user", "\(u)@\(d.realDomain)", "-", .before)
+        if !hooked {
+            hooked = true
+            onchange("mod_user", "\(u)@\(d.realDomain)", "-", .before)
+        }
         try stores.accounts.update(a, in: d, rebuildIndex: rebuildIndex)
+        return a
+        }
         onchange("mod_user", "\(u)@\(d.realDomain)", "-", .after)
         return a
     }

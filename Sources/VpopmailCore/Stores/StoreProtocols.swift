@@ -5,8 +5,30 @@
 /// configuration puts in tables and the rest in the same files. The services
 /// (`Installation`, `Authenticator`, `Deliverer`) ask the set and never branch on the driver.
 ///
-/// Mutating calls expect the caller to hold the domain's lock (`AccountStore.lock(domain:)`)
-/// where a read-modify-write spans several calls.
+/// A read-modify-write that spans several calls runs inside `AccountStore.locked(domain:)`:
+/// serialised against every writer of the domain on this host and, on the SQL stores, on every
+/// host that shares the database (a row lock in the same transaction).
+
+/// One run of a `locked(domain:)` body. What the body does outside the store (the homes it
+/// makes) it registers with `onRollback`, so that a transaction the server aborts or that
+/// fails to commit leaves nothing behind; the store may then run the body again from its start.
+public final class StoreTransaction {
+    private var undo: [() -> Void] = []
+    /// Which run of the body this is (0 = the first; retries after a deadlock or a cluster's
+    /// certification failure count up).
+    public let attempt: Int
+
+    public init(attempt: Int = 0) { self.attempt = attempt }
+
+    public func onRollback(_ f: @escaping () -> Void) { undo.append(f) }
+
+    /// Runs the undo actions, newest first, once.
+    public func rolledBack() {
+        let u = undo
+        undo = []
+        for f in u.reversed() { f() }
+    }
+}
 
 /// What every part of a store can say about itself.
 public protocol StoreComponent: AnyObject {
@@ -17,8 +39,15 @@ public protocol StoreComponent: AnyObject {
 
 /// The accounts of each domain (`struct vqpasswd` rows).
 public protocol AccountStore: StoreComponent {
-    /// Serialises writers of one domain (held until released).
+    /// This host's lock of one domain (held until released): for work that is not one
+    /// transaction (a bulk copy, an index rebuild).
     func lock(domain: DomainInfo) throws(VpopmailError) -> FileLock
+    /// Runs `body` as one read-modify-write of the domain, serialised against every other
+    /// writer of it: by this host's lock (files), by a row lock in one transaction that spans
+    /// the body (SQL, so that other mail hosts on the same database wait too). A body the
+    /// server aborts (deadlock, a cluster's certification failure) is rolled back and run
+    /// again, a bounded number of times.
+    func locked<T>(domain: DomainInfo, _ body: (StoreTransaction) throws(VpopmailError) -> T) throws(VpopmailError) -> T
     /// One account, or nil.
     func account(_ name: UserName, in domain: DomainInfo) throws(VpopmailError) -> Account?
     /// All accounts of the domain, sorted by the bytes of their names.
@@ -48,6 +77,16 @@ public protocol AccountStore: StoreComponent {
 }
 
 extension AccountStore {
+    public func locked<T>(domain d: DomainInfo, _ body: (StoreTransaction) throws(VpopmailError) -> T) throws(VpopmailError) -> T {
+        let l = try lock(domain: d)
+        defer { l.unlock() }
+        let tx = StoreTransaction()
+        do throws(VpopmailError) { return try body(tx) } catch {
+            tx.rolledBack()
+            throw error
+        }
+    }
+
     public func domainAdded(_ domain: String) throws(VpopmailError) {}
     public func domainDeleted(_ domain: String) throws(VpopmailError) {}
     public func aliasDomainAdded(alias: String, real: String) throws(VpopmailError) {}

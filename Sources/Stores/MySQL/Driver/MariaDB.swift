@@ -62,14 +62,16 @@ public final class MariaDBConnection: SQLConnection {
         let code = Int(mysql_errno(db))
         let text = String(cString: mysql_error(db))
         return SQLError("MySQL \(what): \(text) (\(code))", code: code,
-                        lost: [2002, 2003, 2006, 2013, 2055, 1927, 4031].contains(code), missingTable: code == 1146, duplicateKey: code == 1062, unknownColumn: code == 1054)
+                        lost: [2002, 2003, 2006, 2013, 2055, 1927, 4031].contains(code), missingTable: code == 1146, duplicateKey: code == 1062, unknownColumn: code == 1054,
+                        retryable: code == 1213 || code == 1205)
     }
 
     static func stmtError(_ st: UnsafeMutablePointer<MYSQL_STMT>, _ sql: String) -> SQLError {
         let code = Int(mysql_stmt_errno(st))
         let text = String(cString: mysql_stmt_error(st))
         return SQLError("MySQL: \(text) (\(code))", code: code,
-                        lost: [2002, 2003, 2006, 2013, 2055, 1927, 4031].contains(code), missingTable: code == 1146, duplicateKey: code == 1062, unknownColumn: code == 1054)
+                        lost: [2002, 2003, 2006, 2013, 2055, 1927, 4031].contains(code), missingTable: code == 1146, duplicateKey: code == 1062, unknownColumn: code == 1054,
+                        retryable: code == 1213 || code == 1205)
     }
 
     /// Prepares, binds every value, executes and fetches every column as text.

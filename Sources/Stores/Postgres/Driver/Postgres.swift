@@ -71,7 +71,7 @@ public final class PGConnection: SQLConnection {
             let state = stateP.map { String(cString: $0) } ?? ""
             let lost = PQstatus(conn) != CONNECTION_OK || state.hasPrefix("08") || state == "57P01"
             throw SQLError("PostgreSQL: \(msg)", code: 0, lost: lost, missingTable: state == "42P01", duplicateKey: state == "23505",
-                           unknownColumn: state == "42703")
+                           unknownColumn: state == "42703", retryable: state == "40001" || state == "40P01")
         }
         if status == PGRES_COMMAND_OK {
             let n = Int(String(cString: PQcmdTuples(res))) ?? 0

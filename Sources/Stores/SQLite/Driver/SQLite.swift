@@ -55,7 +55,7 @@ public final class SQLiteConnection: SQLConnection {
         let code = Int(sqlite3_errcode(db))
         return SQLError("SQLite \(what): \(msg) (\(code))", code: code, missingTable: msg.hasPrefix("no such table"),
                         duplicateKey: msg.hasPrefix("UNIQUE constraint failed"),
-                        unknownColumn: msg.hasPrefix("no such column"))
+                        unknownColumn: msg.hasPrefix("no such column"), retryable: code == 5 /* SQLITE_BUSY */ || code == 6 /* LOCKED */)
     }
 
     public func run(_ sql: String, _ params: [SQLValue]) throws(SQLError) -> (rows: SQLRows, affected: Int) {

@@ -1,0 +1,223 @@
+import Foundation
+import Testing
+
+/// Many mail hosts on one store: two installations ("hosts", two `VPOPMAIL_HOME`s) share one
+/// database and one domains tree (as hosts share it over NFS), and each host's processes write
+/// at the same moment. Only the database can serialise them: the hosts have no file lock in
+/// common (the SQL stores take none). On Galera each host talks to its own node.
+@Suite(.serialized) struct MultiHost {
+    /// A second host for `a`: its own home (programs, etc/), the same configuration pointed at
+    /// `connection` (the same server, or another Galera node), the same `users/assign` (so the
+    /// same domain directories).
+    static func secondHost(of a: Site, connection: (file: String, text: String)?) throws -> Site {
+        let b = try Site(store: "cdb")
+        try FileManager.default.removeItem(atPath: b.home + "/etc/vpopmail.conf")
+        try FileManager.default.copyItem(atPath: a.home + "/etc/vpopmail.conf", toPath: b.home + "/etc/vpopmail.conf")
+        if let c = connection { try c.text.write(toFile: b.home + "/etc/" + c.file, atomically: true, encoding: .utf8) }
+        try FileManager.default.removeItem(atPath: b.qmail + "/users")
+        try FileManager.default.copyItem(atPath: a.qmail + "/users", toPath: b.qmail + "/users")
+        return b
+    }
+
+    /// Galera: node `n` (1-3) as a `vpopmail.mysql` line for database `db`.
+    static func galeraLine(_ n: Int, _ db: String) -> String? {
+        guard let g = sqlServer("VPOP_TEST_GALERA"), let nodes = sqlServer("VPOP_TEST_GALERA_NODES") else { return nil }
+        var f = g.split(separator: "|").map(String.init)
+        f[1] = String(nodes.split(separator: ",")[n - 1])
+        return f.joined(separator: "|") + "|" + db
+    }
+
+    static func galeraSQL(_ n: Int, _ db: String?, _ statement: String) throws -> Result {
+        let f = galeraLine(n, db ?? "")!.split(separator: "|", omittingEmptySubsequences: false).map(String.init)
+        // Causal reads: the node answers once it has applied what the cluster committed before.
+        return try tool(["/usr/bin/mariadb", "--no-defaults", "-N", "-B", "-h", f[0], "-P", f[1], "-u", f[2], "-p" + f[3],
+                         "-e", "SET SESSION wsrep_sync_wait = 1; " + statement]
+                        + (db.map { [$0] } ?? []))
+    }
+
+    /// A site whose store is `store` (`galera`: mysql on node 1 of the cluster, database dropped
+    /// at the end by the caller) with the domain example.com, and its second host.
+    static func hosts(_ store: String) throws -> (a: Site, b: Site, db: String?) {
+        if store == "galera" {
+            let a = try Site(store: "cdb")
+            let db = "vpg_" + UUID().uuidString.prefix(8).lowercased()
+            guard let one = galeraLine(1, db), let two = galeraLine(2, db) else { throw MissingServer(name: "VPOP_TEST_GALERA") }
+            try "\(one)\n".write(toFile: a.home + "/etc/vpopmail.mysql", atomically: true, encoding: .utf8)
+            try "auth-module = mysql\nvalias = y\nmysql-limits = y\nthrottle = n\n".write(toFile: a.home + "/etc/vpopmail.conf", atomically: true, encoding: .utf8)
+            try a.ok(["vadddomain", "example.com", "pw"])
+            return (a, try secondHost(of: a, connection: ("vpopmail.mysql", "\(two)\n")), db)
+        }
+        let a = try Site(store: store)
+        try a.ok(["vadddomain", "example.com", "pw"])
+        if store == "sqlite" {
+            // One database file: the second host is a second set of processes on the same home.
+            return (a, a, nil)
+        }
+        let file = store == "mysql" ? "vpopmail.mysql" : "vpopmail.pgsql"
+        return (a, try secondHost(of: a, connection: (file, a.read(a.home + "/etc/" + file)!)), nil)
+    }
+
+    /// The domain's accounts (name, home) and its `dir_control` counter, as the server has them.
+    static func rows(_ store: String, _ a: Site, _ db: String?, node: Int = 3) throws -> (accounts: [(String, String)], counter: Int) {
+        func q(_ s: String) throws -> String {
+            let r = store == "galera" ? try galeraSQL(node, db, s) : try a.sql(s)
+            #expect(r.status == 0, "\(s): \(r.err)")
+            return r.out
+        }
+        let acc = try q("SELECT pw_name, pw_dir FROM vpopmail WHERE pw_domain = 'example.com' ORDER BY pw_name")
+            .split(separator: "\n").map { l -> (String, String) in
+                let f = l.split(separator: "\t").map(String.init)
+                return (f[0], f.count > 1 ? f[1] : "")
+            }
+        let counter = Int(try q("SELECT cur_users FROM dir_control WHERE domain = 'example.com'").trimmingCharacters(in: .whitespacesAndNewlines)) ?? -1
+        return (acc, counter)
+    }
+
+    /// Two hosts, three processes each, add 60 accounts to one domain at the same moment, and
+    /// both add `both` at the same moment: every account once, distinct homes on disk, the
+    /// counter equal to the number of accounts, `both` added by exactly one of them.
+    @Test(arguments: ["mysql", "pgsql", "sqlite", "galera"])
+    func twoHostsAddToOneDomain(store: String) throws {
+        let (a, b, db) = try MultiHost.hosts(store)
+        defer { if let db { _ = try? MultiHost.galeraSQL(1, nil, "DROP DATABASE IF EXISTS \(db)") } }
+        let workers = 6, each = 10
+        final class Outcomes: @unchecked Sendable {
+            let lock = NSLock()
+            var both: [Int32] = []
+            var failures: [String] = []
+        }
+        let out = Outcomes()
+        DispatchQueue.concurrentPerform(iterations: workers) { w in
+            let host = w % 2 == 0 ? a : b
+            if w < 2 {
+                let r = try? host.run(["vadduser", "-e", knownHash, "both@example.com"])
+                out.lock.withLock { out.both.append(r?.status ?? -1) }
+            }
+            for i in 0..<each {
+                let r = try? host.run(["vadduser", "-e", knownHash, "w\(w)u\(i)@example.com"])
+                if r?.status != 0 { out.lock.withLock { out.failures.append("w\(w)u\(i): \(r?.status ?? -1) \(r?.out ?? "") \(r?.err ?? "")") } }
+            }
+        }
+        #expect(out.failures.isEmpty, "\(out.failures)")
+        #expect(out.both.count == 2 && out.both.filter { $0 == 0 }.count == 1, "both@ added twice or never: \(out.both)")
+        let (accounts, counter) = try MultiHost.rows(store, a, db)
+        let names = accounts.map(\.0)
+        #expect(names.count == workers * each + 2, "\(names.count) accounts")
+        #expect(Set(names).count == names.count)
+        for w in 0..<workers { for i in 0..<each { #expect(names.contains("w\(w)u\(i)"), "w\(w)u\(i) missing") } }
+        let homes = accounts.map(\.1)
+        #expect(Set(homes).count == homes.count, "two accounts share a home")
+        for h in homes { #expect(FileManager.default.fileExists(atPath: h + "/Maildir/new"), "\(h) missing") }
+        #expect(counter == names.count, "dir_control says \(counter) users, the table has \(names.count)")
+        // Both hosts read the same accounts.
+        #expect(try b.vchkpw("w0u3@example.com", "secret", env: ["TCPLOCALPORT": "110"]).status == 0)
+        #expect(try a.vchkpw("w1u3@example.com", "secret", env: ["TCPLOCALPORT": "110"]).status == 0)
+        // Concurrent changes of one account from both hosts: none is lost.
+        DispatchQueue.concurrentPerform(iterations: 8) { k in
+            let host = k % 2 == 0 ? a : b
+            let r = try? host.run(["valias", "-i", "dest\(k)@remote.test", "list@example.com"])
+            if r?.status != 0 { out.lock.withLock { out.failures.append("valias \(k): \(r?.err ?? "")") } }
+        }
+        #expect(out.failures.isEmpty, "\(out.failures)")
+        let lines = try a.ok(["valias", "-s", "list@example.com"]).out
+        for k in 0..<8 { #expect(lines.contains("dest\(k)@remote.test"), "line \(k) lost: \(lines)") }
+        // Deletes from both hosts keep the counter right.
+        DispatchQueue.concurrentPerform(iterations: 4) { k in
+            let host = k % 2 == 0 ? a : b
+            for i in 0..<5 { _ = try? host.run(["vdeluser", "w\(k)u\(i)@example.com"]) }
+        }
+        let after = try MultiHost.rows(store, a, db)
+        #expect(after.accounts.count == names.count - 20)
+        #expect(after.counter == after.accounts.count, "counter \(after.counter), accounts \(after.accounts.count)")
+        for k in 0..<4 { #expect(!FileManager.default.fileExists(atPath: a.domainDir("example.com") + "/w\(k)u0")) }
+    }
+
+    /// A Galera node killed with SIGKILL while both hosts add accounts: the host on a surviving
+    /// node goes on, every account a vadduser acknowledged (exit 0) is there, on every node once
+    /// the killed one has rejoined, and the counter still equals the accounts.
+    @Test func galeraNodeKilledMidRun() throws {
+        guard sqlServer("VPOP_TEST_GALERA") != nil else { throw MissingServer(name: "VPOP_TEST_GALERA") }
+        let (a, b, db) = try MultiHost.hosts("galera")
+        defer { if let db { _ = try? MultiHost.galeraSQL(1, nil, "DROP DATABASE IF EXISTS \(db)") } }
+        final class Acks: @unchecked Sendable {
+            let lock = NSLock()
+            var ok: [String] = []
+            var failedOnA: [String] = []
+        }
+        let acks = Acks()
+        let each = 40
+        let killer = Thread {
+            Thread.sleep(forTimeInterval: 0.6)
+            _ = try? MultiHost.galeraShell("galera_kill 2")
+        }
+        killer.start()
+        DispatchQueue.concurrentPerform(iterations: 4) { w in
+            let host = w % 2 == 0 ? a : b
+            for i in 0..<each {
+                let name = "k\(w)u\(i)"
+                let r = try? host.run(["vadduser", "-e", knownHash, name + "@example.com"])
+                acks.lock.withLock {
+                    if r?.status == 0 { acks.ok.append(name) } else if w % 2 == 0 { acks.failedOnA.append("\(name): \(r?.err ?? "")") }
+                }
+            }
+        }
+        while !killer.isFinished { Thread.sleep(forTimeInterval: 0.05) }
+        // Host A (node 1) never failed; host B (node 2) failed once its node was gone.
+        #expect(acks.failedOnA.isEmpty, "\(acks.failedOnA)")
+        #expect(acks.ok.filter { $0.hasPrefix("k1") || $0.hasPrefix("k3") }.count < 2 * each, "node 2 was never killed")
+        let rejoin = try MultiHost.galeraShell("galera_node 2")
+        #expect(rejoin.status == 0, "\(rejoin.err)")
+        for node in [1, 2, 3] {
+            let (accounts, counter) = try MultiHost.rows("galera", a, db, node: node)
+            let names = Set(accounts.map(\.0))
+            for n in acks.ok { #expect(names.contains(n), "\(n) acknowledged, missing on node \(node)") }
+            #expect(names.count == accounts.count)
+            #expect(counter == accounts.count, "node \(node): counter \(counter), accounts \(accounts.count)")
+        }
+        // The cluster takes writes through node 2 again.
+        try b.ok(["vadduser", "-e", knownHash, "back@example.com"])
+        #expect(try a.vchkpw("back@example.com", "secret", env: ["TCPLOCALPORT": "110"]).status == 0)
+    }
+
+    /// Runs one of scripts/galera.sh's (or pgstandby.sh's) functions. Not through Foundation's
+    /// Process: the servers it starts outlive the shell, and get an empty signal mask (the test
+    /// process blocks signals in its threads) and no pipe of ours; output goes to a file.
+    static func galeraShell(_ command: String) throws -> Result {
+        let dir = sqlServer("VPOP_TEST_GALERA_DIR") ?? "/tmp/vpop-sql"
+        return shell("cd '\(packageRoot)' && SQLDIR='\(dir)' && . ./scripts/common.sh && . ./scripts/sqlservers.sh && . ./scripts/pgstandby.sh && \(command)")
+    }
+}
+
+/// `/bin/sh -c command` by posix_spawn with an empty signal mask, waited for with waitpid;
+/// stdout and stderr through a temporary file.
+func shell(_ command: String) -> Result {
+    let log = NSTemporaryDirectory() + "vpop-sh-\(UUID().uuidString.prefix(8)).log"
+    defer { unlink(log) }
+    var attr = posix_spawnattr_t()
+    posix_spawnattr_init(&attr)
+    defer { posix_spawnattr_destroy(&attr) }
+    var none = sigset_t()
+    sigemptyset(&none)
+    posix_spawnattr_setsigmask(&attr, &none)
+    var all = sigset_t()
+    sigfillset(&all)
+    posix_spawnattr_setsigdefault(&attr, &all)
+    posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+    var actions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+    posix_spawn_file_actions_addopen(&actions, 1, log, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+    posix_spawn_file_actions_adddup2(&actions, 1, 2)
+    let words: [String] = ["/bin/sh", "-c", command]
+    let argv: [UnsafeMutablePointer<CChar>?] = words.map { strdup($0) } + [nil]
+    defer { for a in argv { free(a) } }
+    var pid: pid_t = 0
+    let rc = posix_spawn(&pid, "/bin/sh", &actions, &attr, argv, environ)
+    guard rc == 0 else { return Result(status: -1, out: "", err: "posix_spawn: \(rc)") }
+    var status: Int32 = 0
+    while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+    let out = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+    let exited = status & 0x7f == 0
+    return Result(status: exited ? (status >> 8) & 0xff : 128 + (status & 0x7f), out: out, err: out)
+}
