@@ -148,7 +148,7 @@ import Testing
         let each = 40
         let killer = Thread {
             Thread.sleep(forTimeInterval: 0.6)
-            _ = try? MultiHost.galeraShell("galera_kill 2")
+            _ = MultiHost.galeraShell("galera_kill 2")
         }
         killer.start()
         DispatchQueue.concurrentPerform(iterations: 4) { w in
@@ -165,7 +165,7 @@ import Testing
         // Host A (node 1) never failed; host B (node 2) failed once its node was gone.
         #expect(acks.failedOnA.isEmpty, "\(acks.failedOnA)")
         #expect(acks.ok.filter { $0.hasPrefix("k1") || $0.hasPrefix("k3") }.count < 2 * each, "node 2 was never killed")
-        let rejoin = try MultiHost.galeraShell("galera_node 2")
+        let rejoin = MultiHost.galeraShell("galera_node 2")
         #expect(rejoin.status == 0, "\(rejoin.err)")
         for node in [1, 2, 3] {
             let (accounts, counter) = try MultiHost.rows("galera", a, db, node: node)
@@ -179,10 +179,66 @@ import Testing
         #expect(try a.vchkpw("back@example.com", "secret", env: ["TCPLOCALPORT": "110"]).status == 0)
     }
 
+    /// A PostgreSQL primary and its streaming standby, one connection line listing both: writes
+    /// go to the primary, reads to the standby (shown by pausing its replay: an account added
+    /// meanwhile cannot log in until it resumes), and when the primary is gone and the standby
+    /// promoted, the same configuration adds and logs in.
+    @Test func postgresStandbyAndPromotion() throws {
+        let dir = (sqlServer("VPOP_TEST_GALERA_DIR") ?? "/tmp/vpop-sql") + "/pgpair-" + UUID().uuidString.prefix(6).lowercased()
+        let p1 = 15440 + Int.random(in: 0..<20) * 2
+        let standbyPort = p1 + 1
+        let up = MultiHost.galeraShell("pg_pair_start '\(dir)' \(p1) \(standbyPort)")
+        defer { _ = MultiHost.galeraShell("pg_pair_stop '\(dir)'") }
+        #expect(up.status == 0, "\(up.out)")
+        guard up.status == 0 else { return }
+        func su(_ port: Int, _ sql: String) throws -> Result {
+            try tool(["/usr/bin/psql", "-q", "-A", "-t", "-h", "127.0.0.1", "-p", String(port), "-U", "postgres", "-d", "vpopmail", "-c", sql])
+        }
+        func replicated(_ name: String) throws -> Bool {
+            for _ in 0..<100 {
+                if try su(standbyPort, "SELECT pw_name FROM vpopmail WHERE pw_name = '\(name)'").out == "\(name)\n" { return true }
+                Thread.sleep(forTimeInterval: 0.05)
+            }
+            return false
+        }
+        let s = try Site(store: "cdb")
+        try "auth-module = pgsql\nvalias = y\nmysql-limits = y\nthrottle = n\n".write(toFile: s.home + "/etc/vpopmail.conf", atomically: true, encoding: .utf8)
+        try "# the primary and its standby, in any order\n127.0.0.1,127.0.0.1|\(standbyPort),\(p1)|vpopmail|vpoppw|vpopmail\n"
+            .write(toFile: s.home + "/etc/vpopmail.pgsql", atomically: true, encoding: .utf8)
+        let pop = ["TCPLOCALPORT": "110"]
+        try s.ok(["vadddomain", "example.com", "pw"])
+        try s.ok(["vadduser", "joe@example.com", "secret"])
+        #expect(try su(p1, "SELECT pw_name FROM vpopmail WHERE pw_name = 'joe'").out == "joe\n", "the write did not reach the primary")
+        #expect(try replicated("joe"))
+        #expect(try s.vchkpw("joe@example.com", "secret", env: pop).status == 0)
+
+        // Reads go to the standby: with its replay paused, a new account is not there yet.
+        #expect(try su(standbyPort, "SELECT pg_wal_replay_pause()").status == 0)
+        try s.ok(["vadduser", "ann@example.com", "secret"])
+        #expect(try s.vchkpw("ann@example.com", "secret", env: pop).status == 3, "a login read the primary")
+        #expect(try su(standbyPort, "SELECT pg_wal_replay_resume()").status == 0)
+        #expect(try replicated("ann"))
+        #expect(try s.vchkpw("ann@example.com", "secret", env: pop).status == 0)
+
+        // The primary dies: logins go on on the standby; writes wait for a primary.
+        let down = MultiHost.galeraShell("pg_pair_ctl '\(dir)' primary -m immediate -w stop")
+        #expect(down.status == 0, "\(down.out)")
+        #expect(try s.vchkpw("joe@example.com", "secret", env: pop).status == 0)
+        let refused = try s.run(["vadduser", "bob@example.com", "secret"])
+        #expect(refused.status != 0, "a write succeeded with no primary")
+        // Promoted: the same configuration writes to it.
+        let promote = MultiHost.galeraShell("pg_pair_ctl '\(dir)' standby -w promote")
+        #expect(promote.status == 0, "\(promote.out)")
+        try s.ok(["vadduser", "bob@example.com", "secret"])
+        #expect(try s.vchkpw("bob@example.com", "secret", env: pop).status == 0)
+        try s.ok(["vpasswd", "joe@example.com", "newpass"])
+        #expect(try s.vchkpw("joe@example.com", "newpass", env: pop).status == 0)
+    }
+
     /// Runs one of scripts/galera.sh's (or pgstandby.sh's) functions. Not through Foundation's
     /// Process: the servers it starts outlive the shell, and get an empty signal mask (the test
     /// process blocks signals in its threads) and no pipe of ours; output goes to a file.
-    static func galeraShell(_ command: String) throws -> Result {
+    static func galeraShell(_ command: String) -> Result {
         let dir = sqlServer("VPOP_TEST_GALERA_DIR") ?? "/tmp/vpop-sql"
         return shell("cd '\(packageRoot)' && SQLDIR='\(dir)' && . ./scripts/common.sh && . ./scripts/sqlservers.sh && . ./scripts/pgstandby.sh && \(command)")
     }

@@ -124,7 +124,9 @@ public struct MySQLServer: Sendable, Equatable {
 
 /// `etc/vpopmail.pgsql`: `host|port|user|password|database`; empty fields default to
 /// `localhost`, the default port, `postgres`, no password and `vpopmail` (docs/sql-stores.md).
-/// A host starting with `/` is a socket directory.
+/// A host starting with `/` is a socket directory. Several hosts (a primary and its standbys)
+/// are a comma-separated list, with one port for all or a list of ports in the same order, as
+/// libpq takes them: `db1,db2|5432|...` or `db1,db2|5432,5433|...`.
 public struct PGServer: Sendable, Equatable {
     public var host = "localhost"
     public var port = ""
@@ -142,4 +144,7 @@ public struct PGServer: Sendable, Equatable {
         password = f[3] ?? ""
         if let d = f[4] { database = d }
     }
+
+    /// More than one host: libpq picks among them by `target_session_attrs`.
+    public var hosts: Int { host.split(separator: ",").count }
 }

@@ -11,11 +11,14 @@ public final class PGConnection: SQLConnection {
     public let dialect = SQLDialect.pgsql
     private var conn: OpaquePointer?
 
-    public init(_ s: PGServer) throws(SQLError) {
+    /// `target`: libpq's `target_session_attrs` for a line of several hosts (`read-write` for
+    /// the update connection, `prefer-standby` for reads).
+    public init(_ s: PGServer, target: String? = nil) throws(SQLError) {
         // Keyword/value arrays: nothing is spliced into a conninfo string.
         // statement_timeout: a server that stops answering is an error, not a hung login.
         var keys = ["host", "user", "dbname", "connect_timeout", "client_encoding", "options"]
         var values = [s.host, s.user, s.database, "2", "UTF8", "-c statement_timeout=30000"]
+        if let target { keys.append("target_session_attrs"); values.append(target) }
         if !s.port.isEmpty { keys.append("port"); values.append(s.port) }
         if !s.password.isEmpty { keys.append("password"); values.append(s.password) }
         let ck = keys.map { strdup($0) } + [nil]
@@ -99,10 +102,22 @@ public final class PGConnection: SQLConnection {
 public enum PostgresDriver: StoreDriver {
     public static var name: StoreName { StoreName("pgsql")! }
 
+    /// Line 1 is where reads go, line 2 (optional) where writes go, as in `vpopmail.mysql`. A
+    /// line of several hosts (a primary and its streaming standbys) serves both: writes go to
+    /// whichever host is the primary now (`target_session_attrs=read-write`, so a promoted
+    /// standby takes them without a configuration change), reads to a standby when one answers
+    /// (`prefer-standby`), else to the primary. `mysql-replication = n` sends reads to the
+    /// primary too.
     public static func open(_ c: StoreContext) throws(VpopmailError) -> StoreSet {
-        let server = PGServer(line: try SQLDatabase.connectionLines(c.etcDir + "/vpopmail.pgsql").first ?? "")
-        let connect: () throws(SQLError) -> SQLConnection = { () throws(SQLError) in try PGConnection(server) }
+        let lines = try SQLDatabase.connectionLines(c.etcDir + "/vpopmail.pgsql")
+        let read = PGServer(line: lines.first ?? "")
+        let update = lines.count > 1 ? PGServer(line: lines[1]) : read
+        let split = (update != read || read.hosts > 1) && c.config.mysqlReplication
+        let readTarget = read.hosts > 1 ? "prefer-standby" : nil
+        let updateTarget = update.hosts > 1 ? "read-write" : nil
         return SQLDatabase(dialect: .pgsql, name: "pgsql", manyDomains: c.config.manyDomains,
-                           read: connect, update: connect, separateRead: false).stores(c)
+                           read: { () throws(SQLError) in try split ? PGConnection(read, target: readTarget) : PGConnection(update, target: updateTarget) },
+                           update: { () throws(SQLError) in try PGConnection(update, target: updateTarget) },
+                           separateRead: split).stores(c)
     }
 }
