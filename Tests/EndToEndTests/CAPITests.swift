@@ -59,7 +59,7 @@ struct CClient {
 @Suite struct CAPI {
     /// The seed's list and the vauth calls, through the archive, on cdb and the SQL stores;
     /// every change seen by the commands and vchkpw.
-    @Test(arguments: ["cdb", "sqlite", "mysql", "pgsql"])
+    @Test(arguments: storesUnderTest(["cdb", "sqlite", "mysql", "pgsql"]))
     func clientOnEveryStore(store: String) throws {
         let s = try Site(store: store)
         let c = try CClient(s)

@@ -4,7 +4,7 @@ import Testing
 /// Every store must behave the same through the commands, vchkpw and vdelivermail: one suite,
 /// run against each (docs/sql-stores.md). SQL sites keep aliases and
 /// limits in their tables (`valias = y`, `mysql-limits = y`).
-let allStores = ["cdb", "sqlite", "sqlite-large", "mysql", "mysql-large", "pgsql", "pgsql-large"]
+let allStores = storesUnderTest(["cdb", "sqlite", "sqlite-large", "mysql", "mysql-large", "pgsql", "pgsql-large"])
 
 /// Names and passwords full of quotes, backslashes and `%`: they must reach the server as bound
 /// values and come back unchanged.

@@ -132,7 +132,7 @@ import Testing
 
     /// Through the cdb store, and through PostgreSQL (vchkpw hands over to vchkpw-sql with fd 3
     /// and Dovecot's fd 4 intact).
-    @Test(arguments: ["cdb", "pgsql"])
+    @Test(arguments: storesUnderTest(["cdb", "pgsql"]))
     func popAndImapLoginThroughDovecot(store: String) throws {
         let s = try Site(store: store, config: "webmail-ips =\n")
         try s.ok(["vadddomain", "example.com", "pw"])

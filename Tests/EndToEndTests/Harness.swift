@@ -44,6 +44,14 @@ func sqlServer(_ name: String) -> String? {
     return nil
 }
 
+/// The stores a parameterised test runs on: all of `list`, or only those of the store
+/// `VPOP_TEST_ONLY_STORE` names (run-tests.sh's second pass, with `VPOP_TEST_MYSQL` pointed at
+/// the Galera cluster, runs the MySQL cases alone).
+func storesUnderTest(_ list: [String]) -> [String] {
+    guard let only = ProcessInfo.processInfo.environment["VPOP_TEST_ONLY_STORE"], !only.isEmpty else { return list }
+    return list.filter { $0.hasPrefix(only) }
+}
+
 struct MissingServer: Error, CustomStringConvertible {
     let name: String
     var description: String { "\(name) is not set: run the tests with ./run-tests.sh (it starts MariaDB and PostgreSQL)" }

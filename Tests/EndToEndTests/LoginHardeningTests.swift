@@ -108,7 +108,7 @@ import Testing
 
     /// `rehash-on-login`: a login with a weaker hash than `password-scheme` stores a new one, on
     /// every store; a wrong password or the option off changes nothing.
-    @Test(arguments: ["cdb", "sqlite", "mysql", "pgsql"])
+    @Test(arguments: storesUnderTest(["cdb", "sqlite", "mysql", "pgsql"]))
     func rehashOnLoginReplacesWeakerHashes(store: String) throws {
         if store == "mysql" && sqlServer("VPOP_TEST_MYSQL") == nil { return }
         if store == "pgsql" && sqlServer("VPOP_TEST_PGSQL") == nil { return }

@@ -76,7 +76,7 @@ import Testing
     /// Two hosts, three processes each, add 60 accounts to one domain at the same moment, and
     /// both add `both` at the same moment: every account once, distinct homes on disk, the
     /// counter equal to the number of accounts, `both` added by exactly one of them.
-    @Test(arguments: ["mysql", "pgsql", "sqlite", "galera"])
+    @Test(arguments: storesUnderTest(["mysql", "pgsql", "sqlite", "galera"]))
     func twoHostsAddToOneDomain(store: String) throws {
         let (a, b, db) = try MultiHost.hosts(store)
         defer { if let db { _ = try? MultiHost.galeraSQL(1, nil, "DROP DATABASE IF EXISTS \(db)") } }

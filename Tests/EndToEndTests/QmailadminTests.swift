@@ -71,7 +71,7 @@ struct Qmailadmin {
 @Suite struct QmailadminPages {
     /// The pages a domain's postmaster and a user use, on cdb and on MySQL; every change seen by
     /// vuserinfo, valias and vchkpw.
-    @Test(arguments: ["cdb", "mysql"])
+    @Test(arguments: storesUnderTest(["cdb", "mysql"]))
     func pages(store: String) throws {
         let s = try Site(store: store)
         try s.ok(["vadddomain", "qa.example", "Pm-secret-1"])

@@ -47,7 +47,7 @@ import Testing
         #expect(try s.sql("SHOW TABLES LIKE 'my_site_example_com'").out == "")
     }
 
-    @Test(arguments: ["mysql", "pgsql"])
+    @Test(arguments: storesUnderTest(["mysql", "pgsql"]))
     func oldSchemaIsUpgradedInPlace(store: String) throws {
         let s = try Site(store: store)
         let dir = s.domainDir("example.com")
@@ -77,7 +77,7 @@ import Testing
 
     /// A database from a build without clear passwords has no `pw_clear_passwd`: logins and
     /// listings work as they are, and the first write adds the column.
-    @Test(arguments: ["sqlite", "mysql", "pgsql"])
+    @Test(arguments: storesUnderTest(["sqlite", "mysql", "pgsql"]))
     func tableWithoutClearPasswordColumn(store: String) throws {
         let s = try Site(store: store)
         let conf = s.read(s.home + "/etc/vpopmail.conf")!
@@ -99,7 +99,7 @@ import Testing
         #expect(try s.vchkpw("old@example.com", "secret", env: ["TCPLOCALPORT": "110"]).status == 0)
     }
 
-    @Test(arguments: ["sqlite", "mysql", "pgsql"])
+    @Test(arguments: storesUnderTest(["sqlite", "mysql", "pgsql"]))
     func valuesAreBoundNeverSpliced(store: String) throws {
         let s = try Site(store: store)
         try s.ok(["vadddomain", "example.com", "pw"])
@@ -116,7 +116,7 @@ import Testing
 
     /// With `valias = y` qmail-local finds no `.qmail-<alias>` file: vdelivermail delivers the
     /// alias's rows itself, and `<prefix->default` rows catch the rest with DEFAULT set.
-    @Test(arguments: ["sqlite", "mysql", "pgsql"])
+    @Test(arguments: storesUnderTest(["sqlite", "mysql", "pgsql"]))
     func vdelivermailDeliversValiasRows(store: String) throws {
         let s = try Site(store: store)
         try s.ok(["vadddomain", "example.com", "pw"])
@@ -142,7 +142,7 @@ import Testing
         #expect(s.newMessages(maildir).count == 3)
     }
 
-    @Test(arguments: ["mysql", "pgsql"])
+    @Test(arguments: storesUnderTest(["mysql", "pgsql"]))
     func serverThatDoesNotAnswerIsTemporary(store: String) throws {
         let s = try Site(store: store)
         try s.ok(["vadddomain", "example.com", "pw"])

@@ -5,7 +5,7 @@ import Testing
 @Suite(.serialized) struct VpopmaildClients {
     /// Net_Vpopmaild's .phpt suite against vpopmaild under tcpserver (port 89, hence serialized),
     /// on cdb and MySQL, with clear passwords kept (several tests read them back).
-    @Test(arguments: ["cdb", "mysql"])
+    @Test(arguments: storesUnderTest(["cdb", "mysql"]))
     func netVpopmaildSuite(store: String) throws {
         // valias = n: the suite writes autoresponders as .qmail files (write_file) and expects
         // list_alias to show them, which only holds where aliases are those files (as upstream).
@@ -39,7 +39,7 @@ import Testing
         return s
     }
 
-    @Test(arguments: ["cdb", "sqlite"])
+    @Test(arguments: storesUnderTest(["cdb", "sqlite"]))
     func replyForms(store: String) throws {
         let s = try site(store)
         // Greeting, clogin's single gidflags line, +OK+ blocks ending in ".", -ERR codes, the

@@ -26,7 +26,8 @@ let withServers = ProcessInfo.processInfo.environment["VPOP_TEST_SERVERS"] == "1
 
 /// Every store the in-process suites run against: the in-memory one, the cdb files and SQLite
 /// always, MySQL (both layouts) and PostgreSQL with the servers.
-let storeKinds: [String] = ["memory", "cdb", "sqlite", "sqlite-large"] + (withServers ? ["mysql", "mysql-large", "pgsql"] : [])
+let storeKinds: [String] = (["memory", "cdb", "sqlite", "sqlite-large"] + (withServers ? ["mysql", "mysql-large", "pgsql"] : []))
+    .filter { k in ProcessInfo.processInfo.environment["VPOP_TEST_ONLY_STORE"].map { k.hasPrefix($0) } ?? true }
 
 /// A temporary installation tree (`home` with etc/ and domains/, a qmail directory) whose files
 /// belong to the user running the tests, on one store; removed with the value.
