@@ -235,6 +235,61 @@ import Testing
         #expect(try s.vchkpw("joe@example.com", "newpass", env: pop).status == 0)
     }
 
+    /// `vconvert --upgrade` on a database laid out by upstream (MyISAM tables, a valias without
+    /// a key): `-n` says what it would do and changes nothing; then the tables are InnoDB, valias
+    /// has its key and keeps its rows, a table the command cannot key is reported, another
+    /// program's table is left alone, and a second run has nothing to do. A fresh database of
+    /// ours (MySQL, PostgreSQL) has nothing to upgrade; cdb, which has no tables, is refused.
+    @Test func upgradeMakesUpstreamTablesClusterReady() throws {
+        let s = try Site(store: "mysql")
+        _ = try s.sql("CREATE DATABASE \(s.database!)", module: "mysql-server")
+        let made = try s.sql("""
+            CREATE TABLE dir_control (domain char(96) not null, cur_users int, level_cur int, level_max int, level_start0 int,
+              level_start1 int, level_start2 int, level_end0 int, level_end1 int, level_end2 int, level_mod0 int, level_mod1 int,
+              level_mod2 int, level_index0 int, level_index1 int, level_index2 int, the_dir char(160), primary key (domain)) ENGINE=MyISAM;
+            CREATE TABLE lastauth (user char(32) not null, domain char(96) not null, remote_ip char(18) not null,
+              timestamp bigint default 0 not null, primary key (user, domain)) ENGINE=MyISAM;
+            CREATE TABLE valias (alias char(32) not null, domain char(96) not null, valias_line text not null, index (alias, domain)) ENGINE=MyISAM;
+            CREATE TABLE relay (ip_addr char(18) not null, timestamp char(12), unique index (ip_addr)) ENGINE=MyISAM;
+            CREATE TABLE other_app (x int) ENGINE=MyISAM;
+            INSERT INTO valias VALUES ('info', 'example.com', '&joe@remote.test');
+            """)
+        #expect(made.status == 0, "\(made.err)")
+        func engines() throws -> String {
+            try s.sql("SELECT TABLE_NAME, ENGINE FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() ORDER BY TABLE_NAME").out
+        }
+        let before = try engines()
+        let dry = try s.ok(["vconvert", "--upgrade", "-n"]).out
+        #expect(dry.contains("valias: MyISAM, would become InnoDB\n") && dry.contains("valias: no primary key, would get id\n"), "\(dry)")
+        #expect(try engines() == before, "-n changed the tables")
+        let out = try s.ok(["vconvert", "--upgrade"]).out
+        #expect(out == """
+            dir_control: MyISAM -> InnoDB
+            lastauth: MyISAM -> InnoDB
+            relay: MyISAM -> InnoDB
+            relay: no primary key (a Galera cluster replicates its deletes unsafely: add one)
+            valias: MyISAM -> InnoDB
+            valias: primary key id added
+
+            """, "\(out)")
+        #expect(try engines() == "dir_control\tInnoDB\nlastauth\tInnoDB\nother_app\tMyISAM\nrelay\tInnoDB\nvalias\tInnoDB\n")
+        #expect(try s.sql("SELECT id, alias, valias_line FROM valias").out == "1\tinfo\t&joe@remote.test\n")
+        #expect(try s.ok(["vconvert", "--upgrade"]).out == "relay: no primary key (a Galera cluster replicates its deletes unsafely: add one)\n")
+        // The upgraded tables work: a domain, its users, an alias line.
+        try s.ok(["vadddomain", "example.com", "pw"])
+        try s.ok(["valias", "-i", "&ann@remote.test", "info@example.com"])
+        #expect(try s.ok(["valias", "-s", "info@example.com"]).out.contains("&ann@remote.test"))
+
+        for store in ["mysql", "pgsql"] {
+            let fresh = try Site(store: store)
+            try fresh.ok(["vadddomain", "example.com", "pw"])
+            try fresh.ok(["valias", "-i", "&x@remote.test", "info@example.com"])
+            #expect(try fresh.ok(["vconvert", "--upgrade"]).out == "nothing to upgrade: every table is InnoDB and has a primary key\n", "\(store)")
+        }
+        let cdb = try Site()
+        #expect(try cdb.run(["vconvert", "--upgrade"]).status != 0)
+    }
+
     /// Runs one of scripts/galera.sh's (or pgstandby.sh's) functions. Not through Foundation's
     /// Process: the servers it starts outlive the shell, and get an empty signal mask (the test
     /// process blocks signals in its threads) and no pipe of ours; output goes to a file.

@@ -327,7 +327,7 @@ public final class SQLDatabase {
                 return ["CREATE TABLE IF NOT EXISTS `valias` (id INT NOT NULL AUTO_INCREMENT, alias VARCHAR(32) NOT NULL, "
                         + "domain VARCHAR(96) NOT NULL, valias_line TEXT NOT NULL, PRIMARY KEY (id), INDEX (alias, domain))"]
             case .pgsql:
-                return ["CREATE TABLE IF NOT EXISTS \"valias\" (id serial, alias varchar(32) NOT NULL, domain varchar(96) NOT NULL, "
+                return ["CREATE TABLE IF NOT EXISTS \"valias\" (id serial PRIMARY KEY, alias varchar(32) NOT NULL, domain varchar(96) NOT NULL, "
                         + "valias_line varchar(160) NOT NULL)",
                         "CREATE INDEX IF NOT EXISTS valias_idx ON \"valias\" (alias, domain)"]
             case .sqlite:

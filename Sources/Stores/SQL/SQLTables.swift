@@ -268,6 +268,75 @@ extension SQLDatabase {
                         aliases: c.config.valias ? SQLAliases(self) : files.aliases,
                         limits: c.config.mysqlLimits ? SQLLimits(self) : files.limits,
                         lastAuth: SQLLastAuth(self), dirControl: SQLDirControl(self), ipMap: SQLIPMap(self), relay: SQLRelay(self),
-                        authLog: c.config.sqlLogging ? SQLAuthLog(self) : nil)
+                        authLog: c.config.sqlLogging ? SQLAuthLog(self) : nil, schema: SQLSchema(self))
+    }
+}
+
+/// vpopmail's tables as the server describes them, for `vconvert --upgrade`.
+public final class SQLSchema: SchemaStore {
+    let db: SQLDatabase
+    public init(_ db: SQLDatabase) { self.db = db }
+
+    /// Upstream's tables and ours; user tables are found by their `pw_name` column.
+    static let known: Set<String> = ["vpopmail", "lastauth", "dir_control", "relay", "ip_alias_map", "valias", "limits",
+                                     "aliasdomains", "vlog", "vpopmail_schema"]
+
+    public func tables() throws(VpopmailError) -> [TableState] {
+        let rows: SQLRows
+        switch db.dialect {
+        case .mysql:
+            rows = try db.read("""
+                SELECT t.TABLE_NAME, t.ENGINE,
+                  (SELECT COUNT(*) FROM information_schema.TABLE_CONSTRAINTS c WHERE c.TABLE_SCHEMA = t.TABLE_SCHEMA
+                     AND c.TABLE_NAME = t.TABLE_NAME AND c.CONSTRAINT_TYPE = 'PRIMARY KEY'),
+                  (SELECT COUNT(*) FROM information_schema.COLUMNS k WHERE k.TABLE_SCHEMA = t.TABLE_SCHEMA
+                     AND k.TABLE_NAME = t.TABLE_NAME AND k.COLUMN_NAME = 'pw_name')
+                FROM information_schema.TABLES t WHERE t.TABLE_SCHEMA = DATABASE() AND t.TABLE_TYPE = 'BASE TABLE'
+                ORDER BY t.TABLE_NAME
+                """)
+        case .pgsql:
+            rows = try db.read("""
+                SELECT c.relname, NULL,
+                  (SELECT COUNT(*) FROM pg_constraint p WHERE p.conrelid = c.oid AND p.contype = 'p'),
+                  (SELECT COUNT(*) FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attname = 'pw_name' AND NOT a.attisdropped)
+                FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                WHERE n.nspname = current_schema() AND c.relkind = 'r' ORDER BY c.relname
+                """)
+        case .sqlite:
+            return []  // one file, one writer at a time: nothing a cluster needs
+        }
+        return rows.compactMap { r in
+            guard let name = r[0], SQLSchema.known.contains(name.lowercased()) || (r[3] ?? "0") != "0" else { return nil }
+            return TableState(name: name, engine: r[1] ?? nil, hasPrimaryKey: (r[2] ?? "0") != "0")
+        }
+    }
+
+    public func makeTransactional(_ table: String) throws(VpopmailError) {
+        guard db.dialect == .mysql, SQLSchema.safe(table) else { return }
+        try db.write("ALTER TABLE \(db.t(table)) ENGINE = InnoDB")
+    }
+
+    public func addPrimaryKey(_ table: String, dryRun: Bool) throws(VpopmailError) -> Bool {
+        guard table.lowercased() == "valias" else { return false }
+        if dryRun { return true }
+        switch db.dialect {
+        case .mysql:
+            let hasID = try db.read("SELECT COUNT(*) FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? AND COLUMN_NAME = 'id'",
+                                    [.text(table)]).first?.first == "1"
+            try db.write(hasID ? "ALTER TABLE \(db.t(table)) ADD PRIMARY KEY (id)"
+                               : "ALTER TABLE \(db.t(table)) ADD COLUMN id INT NOT NULL AUTO_INCREMENT PRIMARY KEY FIRST")
+        case .pgsql:
+            let hasID = try db.read("SELECT COUNT(*) FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = 'valias' AND column_name = 'id'")
+                .first?.first == "1"
+            try db.write(hasID ? "ALTER TABLE \"valias\" ADD PRIMARY KEY (id)" : "ALTER TABLE \"valias\" ADD COLUMN id serial PRIMARY KEY")
+        case .sqlite:
+            return false
+        }
+        return true
+    }
+
+    /// A name the server gave: spliced into ALTER TABLE only when it is a plain identifier.
+    static func safe(_ name: String) -> Bool {
+        !name.isEmpty && name.utf8.count <= 64 && name.utf8.allSatisfy { ($0 >= 48 && $0 <= 57) || ($0 >= 65 && $0 <= 90) || ($0 >= 97 && $0 <= 122) || $0 == 95 }
     }
 }

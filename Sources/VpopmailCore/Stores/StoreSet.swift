@@ -9,9 +9,13 @@ public struct StoreSet {
     public var relay: any RelayStore
     /// Authentication events besides syslog (`sql-logging = y`), nil when not kept.
     public var authLog: (any AuthLog)?
+    /// The tables of an SQL store, for `vconvert --upgrade`; nil for the files.
+    public var schema: (any SchemaStore)?
 
     public init(accounts: any AccountStore, aliases: any AliasStore, limits: any LimitsStore, lastAuth: any LastAuthStore,
-                dirControl: any DirControlStore, ipMap: any IPMapStore, relay: any RelayStore, authLog: (any AuthLog)? = nil) {
+                dirControl: any DirControlStore, ipMap: any IPMapStore, relay: any RelayStore, authLog: (any AuthLog)? = nil,
+                schema: (any SchemaStore)? = nil) {
+        self.schema = schema
         self.accounts = accounts
         self.aliases = aliases
         self.limits = limits
@@ -73,4 +77,33 @@ public struct StoreName: Hashable, Sendable, CustomStringConvertible {
     public static let passwd = StoreName(known: "passwd")
 
     public var description: String { text }
+}
+
+/// One table of an SQL store as the server describes it.
+public struct TableState: Sendable, Equatable {
+    public var name: String
+    /// The storage engine (MySQL: `InnoDB`, `MyISAM`, `Aria`, ...); nil where there is no choice.
+    public var engine: String?
+    public var hasPrimaryKey: Bool
+    /// Whether the server replicates and locks its rows transactionally: what many hosts on one
+    /// database (Galera, row locks) need.
+    public var transactional: Bool { engine.map { $0.lowercased() == "innodb" } ?? true }
+
+    public init(name: String, engine: String?, hasPrimaryKey: Bool) {
+        self.name = name
+        self.engine = engine
+        self.hasPrimaryKey = hasPrimaryKey
+    }
+}
+
+/// The tables of an SQL store (`vconvert --upgrade`).
+public protocol SchemaStore: AnyObject {
+    /// vpopmail's tables in the database: upstream's and ours, and the user tables.
+    func tables() throws(VpopmailError) -> [TableState]
+    /// Makes the table transactional (MySQL: `ENGINE=InnoDB`).
+    func makeTransactional(_ table: String) throws(VpopmailError)
+    /// Gives the table the primary key of this project's layout, when it has one that no
+    /// reader depends on (`valias.id`); false when the table has none to give. `dryRun`: only
+    /// whether it would.
+    func addPrimaryKey(_ table: String, dryRun: Bool) throws(VpopmailError) -> Bool
 }

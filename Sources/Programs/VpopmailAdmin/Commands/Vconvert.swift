@@ -22,10 +22,13 @@ enum Vconvert: AdminCommand {
         "  -p file = user:crypted password file (from only)",
         "  --from NAME --to NAME: cdb, mysql, pgsql, sqlite, passwd (from only)",
         "  -q = no progress lines",
+        "  --upgrade [-n] = the SQL store's tables: MyISAM to InnoDB, valias's primary key,",
+        "                   the tables without one (-n: only say what would change)",
         "  -v = version",
     ]
 
     static func run(_ args: [String], _ context: AdminContext) throws(Exit) -> Int32 {
+        if args.dropFirst().contains("--upgrade") { return try upgrade(args, context) }
         // Long options first (GetOpt knows only letters).
         var from: String? = nil, to: String? = nil, passFile: String? = nil
         var rest = [args[0]]
@@ -147,5 +150,33 @@ enum Vconvert: AdminCommand {
             }
         }
         return status
+    }
+}
+
+extension Vconvert {
+    /// `vconvert --upgrade [-n]`: the store's tables made ready for several hosts
+    /// (`Installation.upgradeSchema`), one line per change and per table still without a key.
+    static func upgrade(_ args: [String], _ context: AdminContext) throws(Exit) -> Int32 {
+        let rest = args.dropFirst().filter { $0 != "--upgrade" }
+        let dry = rest == ["-n"]
+        guard rest.isEmpty || dry else {
+            printUsage()
+            return 255
+        }
+        let v = try context.open()
+        let changes: [Installation.SchemaChange]
+        do { changes = try v.upgradeSchema(dryRun: dry) } catch { throw fail(error) }
+        for c in changes {
+            switch c {
+            case .madeTransactional(let t, let from):
+                say(dry ? "\(t): \(from), would become InnoDB" : "\(t): \(from) -> InnoDB")
+            case .addedPrimaryKey(let t):
+                say(dry ? "\(t): no primary key, would get id" : "\(t): primary key id added")
+            case .lacksPrimaryKey(let t):
+                say("\(t): no primary key (a Galera cluster replicates its deletes unsafely: add one)")
+            }
+        }
+        if changes.isEmpty { say("nothing to upgrade: every table is InnoDB and has a primary key") }
+        return 0
     }
 }
