@@ -47,6 +47,16 @@ let storePrograms: [(program: String, library: String)] =
     [("vpopmail", "VpopmailAdmin"), ("vchkpw", "VchkpwProgram"), ("vdelivermail", "VdelivermailProgram"),
      ("vpopmaild", "VpopmaildProgram")]
 
+/// vchkpw and vdelivermail of SQLite and MariaDB are fully static like the cdb ones, with the
+/// client library's archive (Debian's libsqlite3.a; libmariadb.a with OpenSSL's and zlib's): no
+/// shared object to load at each login or message. libpq's archive needs Kerberos and LDAP ones
+/// that Debian does not ship, so PostgreSQL's stay dynamic.
+func staticTwin(_ store: String, _ program: String) -> [LinkerSetting] {
+    guard ["vchkpw", "vdelivermail"].contains(program), store != "pgsql" else { return [.unsafeFlags(["-static-stdlib"])] }
+    let libs: [LinkerSetting] = store == "mysql" ? [.linkedLibrary("ssl"), .linkedLibrary("crypto"), .linkedLibrary("z")] : [.linkedLibrary("m")]
+    return [.unsafeFlags(["-static-executable"])] + libs
+}
+
 var storeTargets: [Target] = []
 var storeProducts: [Product] = []
 for s in clientStores {
@@ -61,7 +71,7 @@ for s in clientStores {
             dependencies: [.target(name: p.library), .target(name: module), "StoreFiles", "StorePasswd"],
             path: "\(dir)/\(p.program)",
             swiftSettings: noActorChecks,
-            linkerSettings: [.unsafeFlags(["-static-stdlib"])]
+            linkerSettings: staticTwin(s.name, p.program)
         ))
         storeProducts.append(.executable(name: name, targets: [name]))
     }
