@@ -47,15 +47,43 @@ let storePrograms: [(program: String, library: String)] =
     [("vpopmail", "VpopmailAdmin"), ("vchkpw", "VchkpwProgram"), ("vdelivermail", "VdelivermailProgram"),
      ("vpopmaild", "VpopmaildProgram")]
 
-/// vchkpw and vdelivermail of SQLite and MariaDB are fully static like the cdb ones, with the
-/// client library's archive (Debian's libsqlite3.a; libmariadb.a with OpenSSL's and zlib's): no
-/// shared object to load at each login or message. libpq's archive needs Kerberos and LDAP ones
-/// that Debian does not ship, so PostgreSQL's stay dynamic.
-func staticTwin(_ store: String, _ program: String) -> [LinkerSetting] {
-    guard ["vchkpw", "vdelivermail"].contains(program), store != "pgsql" else { return [.unsafeFlags(["-static-stdlib"])] }
-    let libs: [LinkerSetting] = store == "mysql" ? [.linkedLibrary("ssl"), .linkedLibrary("crypto"), .linkedLibrary("z")] : [.linkedLibrary("m")]
-    return [.unsafeFlags(["-static-executable"])] + libs
+/// vchkpw and vdelivermail of each SQL store are fully static like the cdb ones, with the client
+/// library's archive: Debian's libsqlite3.a; libmariadb.a with OpenSSL's and zlib's; libpq.a with
+/// PostgreSQL's libpgcommon and libpgport (postgresql-server-dev-NN), OpenSSL's, and failing
+/// GSSAPI and LDAP definitions (`CPQStatic`: Debian ships no Kerberos or LDAP archives). No
+/// shared object is loaded at each login or message (libpq brought 29).
+let pgStaticLibDir: String? = {
+    let root = "/usr/lib/postgresql"
+    let versions = ((try? FileManager.default.contentsOfDirectory(atPath: root)) ?? []).compactMap(Int.init).sorted()
+    return versions.reversed().map { "\(root)/\($0)/lib" }.first { FileManager.default.fileExists(atPath: "\($0)/libpgcommon_shlib.a") }
+}()
+
+func isStaticTwin(_ store: String, _ program: String) -> Bool {
+    ["vchkpw", "vdelivermail"].contains(program) && (store != "pgsql" || pgStaticLibDir != nil)
 }
+
+func staticTwin(_ store: String, _ program: String) -> [LinkerSetting] {
+    guard isStaticTwin(store, program) else { return [.unsafeFlags(["-static-stdlib"])] }
+    switch store {
+    case "mysql":
+        return [.unsafeFlags(["-static-executable"]), .linkedLibrary("ssl"), .linkedLibrary("crypto"), .linkedLibrary("z")]
+    case "pgsql":
+        return [.unsafeFlags(["-static-executable", "-L\(pgStaticLibDir!)"]), .linkedLibrary("pgcommon_shlib"),
+                .linkedLibrary("pgport_shlib"), .linkedLibrary("ssl"), .linkedLibrary("crypto"), .linkedLibrary("m")]
+    default:
+        return [.unsafeFlags(["-static-executable"]), .linkedLibrary("m")]
+    }
+}
+
+/// vchkpw and vdelivermail themselves carry every SQL store when all three archives link
+/// statically (`VPOP_SQL_IN_VCHKPW`, compiled in as `SQL_STORES`): an SQL site's logins and
+/// deliveries then start one static program, as a cdb site's do.
+let allStoresStatic: (targets: [Target.Dependency], flags: [SwiftSetting], libs: [LinkerSetting]) = {
+    guard pgStaticLibDir != nil else { return ([], [], []) }
+    return (clientStores.map { .target(name: "Store\($0.folder)") } + ["CPQStatic"], [.define("SQL_STORES")],
+            [.unsafeFlags(["-L\(pgStaticLibDir!)"]), .linkedLibrary("pgcommon_shlib"), .linkedLibrary("pgport_shlib"),
+             .linkedLibrary("ssl"), .linkedLibrary("crypto"), .linkedLibrary("z"), .linkedLibrary("m")])
+}()
 
 var storeTargets: [Target] = []
 var storeProducts: [Product] = []
@@ -64,11 +92,13 @@ for s in clientStores {
     let module = "Store\(s.folder)"
     storeTargets.append(.systemLibrary(name: s.cModule, path: "\(dir)/\(s.cModule)", pkgConfig: s.pkgConfig))
     storeTargets.append(.target(name: module, dependencies: ["StoreSQL", .target(name: s.cModule)], path: "\(dir)/Driver"))
+    if s.name == "pgsql" { storeTargets.append(.target(name: "CPQStatic", path: "\(dir)/CPQStatic")) }
     for p in storePrograms {
         let name = "\(p.program)-\(s.name)"
         storeTargets.append(.executableTarget(
             name: name,
-            dependencies: [.target(name: p.library), .target(name: module), "StoreFiles", "StorePasswd"],
+            dependencies: [.target(name: p.library), .target(name: module), "StoreFiles", "StorePasswd"]
+                + (s.name == "pgsql" && isStaticTwin(s.name, p.program) ? ["CPQStatic"] : []),
             path: "\(dir)/\(p.program)",
             swiftSettings: noActorChecks,
             linkerSettings: staticTwin(s.name, p.program)
@@ -137,11 +167,15 @@ let package = Package(
         .executableTarget(name: "vpopmail", dependencies: ["VpopmailAdmin", "StoreFiles", "StorePasswd"],
                           path: "Sources/Programs/vpopmail", linkerSettings: [.unsafeFlags(["-static-stdlib"])]),
         // The checkpassword authenticator, run once per login: fully static, no Foundation.
-        .executableTarget(name: "vchkpw", dependencies: ["VchkpwProgram", "StoreFiles", "StorePasswd", "CStartup"],
-                          path: "Sources/Programs/vchkpw", swiftSettings: noActorChecks, linkerSettings: fastStartLinking("vchkpw")),
+        // With every store's client linked in from its archive (no shared object loaded, no
+        // hand-over to a twin): see allStoresStatic.
+        .executableTarget(name: "vchkpw", dependencies: ["VchkpwProgram", "StoreFiles", "StorePasswd", "CStartup"] + allStoresStatic.targets,
+                          path: "Sources/Programs/vchkpw", swiftSettings: noActorChecks + allStoresStatic.flags,
+                          linkerSettings: fastStartLinking("vchkpw") + allStoresStatic.libs),
         // The delivery agent qmail-local runs per message: fully static, no Foundation.
-        .executableTarget(name: "vdelivermail", dependencies: ["VdelivermailProgram", "StoreFiles", "StorePasswd", "CStartup"],
-                          path: "Sources/Programs/vdelivermail", swiftSettings: noActorChecks, linkerSettings: fastStartLinking("vdelivermail")),
+        .executableTarget(name: "vdelivermail", dependencies: ["VdelivermailProgram", "StoreFiles", "StorePasswd", "CStartup"] + allStoresStatic.targets,
+                          path: "Sources/Programs/vdelivermail", swiftSettings: noActorChecks + allStoresStatic.flags,
+                          linkerSettings: fastStartLinking("vdelivermail") + allStoresStatic.libs),
         // The administration commands with every store (what vconvert between two SQL stores runs).
         .executableTarget(name: "vpopmail-sql",
                           dependencies: ["VpopmailAdmin", "StoreFiles", "StorePasswd"] + clientStores.map { .target(name: "Store\($0.folder)") },

@@ -9,8 +9,9 @@ QMAILDIR=${QMAILDIR:-/var/qmail}
 cd "$(dirname "$0")"
 
 . ./scripts/common.sh
-# libxcrypt; the SQL client libraries for the -sql programs (MariaDB/MySQL, PostgreSQL, SQLite).
-ensure_packages libcrypt-dev libargon2-dev libmariadb-dev libpq-dev libsqlite3-dev libssl-dev pkg-config gcc binutils
+# libxcrypt; the SQL client libraries (MariaDB/MySQL, PostgreSQL, SQLite), shared and archives.
+ensure_packages libcrypt-dev libargon2-dev libmariadb-dev libpq-dev libsqlite3-dev libssl-dev pkg-config gcc binutils \
+  postgresql-server-dev-15 zlib1g-dev   # libpgcommon.a, libpgport.a and libz.a: the static vchkpw and vdelivermail
 
 swift build -c release
 swift build -c release --product vpopmail-c

@@ -106,6 +106,7 @@ def main():
                 try:
                     fd = os.open(path, os.O_RDONLY)
                     os.dup2(fd, stdin_fd)
+                    os.set_inheritable(stdin_fd, True)
                     if as_owner:
                         os.chdir(ddir)
                         os.setgid(st.st_gid)
@@ -158,7 +159,7 @@ def main():
             for label, module, suffix in cases[1:]:
                 m = statistics.median(times[(kind, label, suffix)])
                 r = m / floor
-                how = (("vchkpw" if kind == "login" else "vdelivermail") + suffix) if suffix else ("bin/" + ("vchkpw" if kind == "login" else "vdelivermail") + " (hand-over)")
+                how = (("vchkpw" if kind == "login" else "vdelivermail") + suffix) if suffix else ("bin/" + ("vchkpw" if kind == "login" else "vdelivermail"))
                 verdict = "met" if r <= TARGET[label] else "NOT met"
                 print(f"  {kind:8} {label:9} {m * 1000:7.3f} ms  {r:.2f}x cdb (target {TARGET[label]}x: {verdict})  via {how}")
         subprocess.run(["mariadb", "--no-defaults", "-S", mysock, "-u", my[2], f"-p{my[3]}", "-e", f"DROP DATABASE IF EXISTS {db}"], check=False)

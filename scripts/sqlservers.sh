@@ -10,7 +10,7 @@ SQLDIR=${SQLDIR:-/tmp/vpop-sql}
 # PostgreSQL's programs (looked up when used: this file is sourced before the packages exist).
 pgbin() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1; }
 
-sql_packages="mariadb-server mariadb-client libmariadb-dev pkg-config postgresql libpq-dev libsqlite3-dev galera-4 rsync pgbouncer"
+sql_packages="mariadb-server mariadb-client libmariadb-dev pkg-config postgresql libpq-dev postgresql-server-dev-15 zlib1g-dev libsqlite3-dev galera-4 rsync pgbouncer"
 
 # sql_mariadb NAME PORT SERVERID: a fresh mariadbd with its data in $SQLDIR/NAME.
 sql_mariadb() {

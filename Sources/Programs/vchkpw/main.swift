@@ -1,7 +1,14 @@
-// vchkpw on the cdb files (or /etc/passwd): no client library at any start; the SQL stores are
-// in vchkpw-<store>, which this hands over to.
+// vchkpw: the cdb files, /etc/passwd and, when the client archives were there to link (see
+// allStoresStatic in Package.swift), every SQL store, all in one static program. Built without
+// them, it hands an SQL store over to vchkpw-<store>.
 import StoreFiles
 import StorePasswd
 import VchkpwProgram
-
+#if SQL_STORES
+import StoreMySQL
+import StorePostgres
+import StoreSQLite
+Vchkpw.main(drivers: FilesDriver.self, PasswdDriver.self, MySQLDriver.self, PostgresDriver.self, SQLiteDriver.self)
+#else
 Vchkpw.main(drivers: FilesDriver.self, PasswdDriver.self)
+#endif

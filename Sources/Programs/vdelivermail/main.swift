@@ -1,7 +1,14 @@
-// vdelivermail on the cdb files; the SQL stores are in vdelivermail-<store>, which this hands
-// over to.
+// vdelivermail: the cdb files, /etc/passwd and, when the client archives were there to link (see
+// allStoresStatic in Package.swift), every SQL store, all in one static program. Built without
+// them, it hands an SQL store over to vdelivermail-<store>.
 import StoreFiles
 import StorePasswd
 import VdelivermailProgram
-
+#if SQL_STORES
+import StoreMySQL
+import StorePostgres
+import StoreSQLite
+Vdelivermail.main(drivers: FilesDriver.self, PasswdDriver.self, MySQLDriver.self, PostgresDriver.self, SQLiteDriver.self)
+#else
 Vdelivermail.main(drivers: FilesDriver.self, PasswdDriver.self)
+#endif

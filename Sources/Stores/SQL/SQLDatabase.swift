@@ -443,7 +443,10 @@ public final class SQLDatabase {
         let list = cols.joined(separator: ", ")
         let sql: String
         switch dialect {
-        case .mysql: sql = "REPLACE INTO \(t(table)) (\(list)) VALUES \(marks)"
+        case .mysql:
+            // Not REPLACE (a delete and an insert, two row changes to log and replicate).
+            let set = cols.filter { !key.contains($0) }.map { "\($0) = VALUES(\($0))" }.joined(separator: ", ")
+            sql = "INSERT INTO \(t(table)) (\(list)) VALUES \(marks) ON DUPLICATE KEY UPDATE \(set)"
         case .sqlite: sql = "INSERT OR REPLACE INTO \(t(table)) (\(list)) VALUES \(marks)"
         case .pgsql:
             let set = cols.filter { !key.contains($0) }.map { "\($0) = EXCLUDED.\($0)" }.joined(separator: ", ")
