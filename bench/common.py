@@ -74,3 +74,40 @@ def spawn(argv, env):
     if os.waitstatus_to_exitcode(status) != 0:
         sys.exit(f"failed: {argv}")
     return t1 - t0
+
+
+def sql_server(name, sqldir):
+    """`host|port|user|password` of a server scripts/sqlservers.sh started ($SQLDIR/env)."""
+    for line in open(os.path.join(sqldir, "env")):
+        if line.startswith(name + "="):
+            return line.strip().split("=", 1)[1]
+    sys.exit(f"{name} missing from {sqldir}/env: start the servers (bench/run does)")
+
+
+def timed_exec(argv, env, fd=None, path=None, owner_dir=None):
+    """Runs argv with `path` open on descriptor `fd` (vchkpw's 3, vdelivermail's stdin), stdout
+    to /dev/null, and (`owner_dir`) as that directory's owner inside it, as qmail-local runs a
+    delivery; returns its time, fork to exit."""
+    t0 = time.perf_counter()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            if path:
+                f = os.open(path, os.O_RDONLY)
+                os.dup2(f, fd)
+                os.set_inheritable(fd, True)
+            null = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(null, 1)
+            if owner_dir:
+                st = os.stat(owner_dir)
+                os.chdir(owner_dir)
+                os.setgid(st.st_gid)
+                os.setuid(st.st_uid)
+            os.execve(argv[0], argv, env)
+        finally:
+            os._exit(127)
+    _, status = os.waitpid(pid, 0)
+    t = time.perf_counter() - t0
+    if os.waitstatus_to_exitcode(status) != 0:
+        sys.exit(f"{argv} failed: {os.waitstatus_to_exitcode(status)}")
+    return t

@@ -9,20 +9,13 @@ targets: MariaDB and SQLite within 1.5x, PostgreSQL within 2x (directly, and thr
 when it is installed). MariaDB is reached on its Unix socket, as a mail host next to its database
 (or a local Galera node) would; PostgreSQL on its socket directory."""
 import os, shutil, statistics, subprocess, sys, time
-from common import big_domain_site, cleanup, REL
+from common import big_domain_site, cleanup, sql_server, timed_exec, REL
 
 USERS = int(os.environ.get("BENCH_USERS", "10000"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "12"))
 BATCH = int(os.environ.get("BENCH_BATCH", "15"))
 SQLDIR = os.environ.get("SQLDIR", "/tmp/vpop-sql")
 TARGET = {"sqlite": 1.5, "mysql": 1.5, "pgsql": 2.0, "pgbouncer": 2.0}
-
-
-def server(name):
-    for line in open(os.path.join(SQLDIR, "env")):
-        if line.startswith(name + "="):
-            return line.strip().split("=", 1)[1]
-    sys.exit(f"{name} missing from {SQLDIR}/env: start the servers (bench/run does)")
 
 
 def start_pgbouncer(base, pg, db):
@@ -69,8 +62,8 @@ def main():
         env = {"VPOPMAIL_HOME": home, "QMAILDIR": qmail, "PATH": "/usr/bin:/bin"}
         conf = os.path.join(home, "etc/vpopmail.conf")
         db = f"vpspeed_{os.getpid()}"
-        my = server("VPOP_TEST_MYSQL").split("|")
-        pg = server("VPOP_TEST_PGSQL").split("|")
+        my = sql_server("VPOP_TEST_MYSQL", SQLDIR).split("|")
+        pg = sql_server("VPOP_TEST_PGSQL", SQLDIR).split("|")
         mysock = os.path.join(SQLDIR, "primary/mysqld.sock")
         pgsock = os.path.join(SQLDIR, "pg")
         with open(os.path.join(home, "etc/vpopmail.mysql"), "w") as f:
@@ -97,34 +90,11 @@ def main():
         lenv = dict(env, TCPLOCALPORT="110", TCPREMOTEIP="192.0.2.1")
         denv = dict(env, EXT="joe", HOST="big.example.com", LOCAL="big.example.com-joe", SENDER="a@remote.test",
                     RPLINE="Return-Path: <a@remote.test>\n", DTLINE="Delivered-To: big.example.com-joe@big.example.com\n")
-        st = os.stat(ddir)
-
-        def timed(argv, e, stdin_fd, path, as_owner):
-            t0 = time.perf_counter()
-            pid = os.fork()
-            if pid == 0:
-                try:
-                    fd = os.open(path, os.O_RDONLY)
-                    os.dup2(fd, stdin_fd)
-                    os.set_inheritable(stdin_fd, True)
-                    if as_owner:
-                        os.chdir(ddir)
-                        os.setgid(st.st_gid)
-                        os.setuid(st.st_uid)
-                    os.execve(argv[0], argv, e)
-                finally:
-                    os._exit(127)
-            _, status = os.waitpid(pid, 0)
-            t = time.perf_counter() - t0
-            if os.waitstatus_to_exitcode(status) != 0:
-                sys.exit(f"{argv[0]} failed: {os.waitstatus_to_exitcode(status)}")
-            return t
-
         def login(prog):
-            return lambda: timed([os.path.join(home, "bin", prog), "/bin/true"], lenv, 3, inp, False)
+            return lambda: timed_exec([os.path.join(home, "bin", prog), "/bin/true"], lenv, 3, inp)
 
         def deliver(prog):
-            return lambda: timed([os.path.join(home, "bin", prog), "", "delete"], denv, 0, msg, True)
+            return lambda: timed_exec([os.path.join(home, "bin", prog), "", "delete"], denv, 0, msg, ddir)
 
         cases = [("cdb", "cdb", "")]
         for s in ("sqlite", "mysql", "pgsql") + (("pgbouncer",) if bouncer else ()):

@@ -4,18 +4,11 @@ PostgreSQL). Prints the rate of `vconvert` from cdb into each SQL store, then pe
 median time of one vchkpw POP login (exec to exit of the exec'd program, SHA-512) and of one
 `vuserinfo`. The SQL servers are the ones scripts/sqlservers.sh starts (bench/run starts them)."""
 import os, statistics, subprocess, sys, time
-from common import big_domain_site, ms, cleanup, REL
+from common import big_domain_site, ms, cleanup, sql_server, REL
 
 USERS = int(os.environ.get("BENCH_USERS", "100000"))
 RUNS = int(os.environ.get("BENCH_RUNS", "200"))
 SQLDIR = os.environ.get("SQLDIR", "/tmp/vpop-sql")
-
-
-def server(name):
-    for line in open(os.path.join(SQLDIR, "env")):
-        if line.startswith(name + "="):
-            return line.strip().split("=", 1)[1]
-    sys.exit(f"{name} missing from {SQLDIR}/env: start the servers (bench/run does)")
 
 
 def main():
@@ -24,8 +17,8 @@ def main():
         env = {"VPOPMAIL_HOME": home, "QMAILDIR": qmail, "PATH": "/usr/bin:/bin"}
         conf = os.path.join(home, "etc/vpopmail.conf")
         db = f"vpbench_{os.getpid()}"
-        my = server("VPOP_TEST_MYSQL").split("|")
-        pg = server("VPOP_TEST_PGSQL").split("|")
+        my = sql_server("VPOP_TEST_MYSQL", SQLDIR).split("|")
+        pg = sql_server("VPOP_TEST_PGSQL", SQLDIR).split("|")
         with open(os.path.join(home, "etc/vpopmail.mysql"), "w") as f:
             f.write("|".join(my) + f"|{db}\n")
         with open(os.path.join(home, "etc/vpopmail.pgsql"), "w") as f:
