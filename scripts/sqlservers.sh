@@ -1,5 +1,5 @@
 # The SQL servers the tests and benchmarks use, on loopback only (sourced, POSIX sh):
-#   MariaDB primary  127.0.0.1:13306 (binary log on, server-id 1)
+#   MariaDB primary  127.0.0.1:13306 (binary log on, server-id 1; SQL_BUFFER_POOL: its buffer pool, 64M)
 #   MariaDB replica  127.0.0.1:13307 (replicates the primary; the replication test stops it;
 #                    SQL_REPLICA=n leaves it out, as the benchmarks do)
 #   PostgreSQL       127.0.0.1:15432
@@ -19,7 +19,7 @@ sql_mariadb() {
   mariadb-install-db --no-defaults --user=root --datadir="$d/data" --auth-root-authentication-method=socket \
     --skip-test-db >"$d/install.log" 2>&1
   mariadbd --no-defaults --user=root --datadir="$d/data" --socket="$d/mysqld.sock" --pid-file="$d/mariadbd.pid" \
-    --port="$2" --bind-address=127.0.0.1 --log-error="$d/error.log" --innodb-buffer-pool-size=64M \
+    --port="$2" --bind-address=127.0.0.1 --log-error="$d/error.log" --innodb-buffer-pool-size=${SQL_BUFFER_POOL:-64M} \
     --server-id="$3" --log-bin="$d/binlog" --binlog-format=ROW --skip-name-resolve \
     --innodb-flush-log-at-trx-commit=2 --sync-binlog=0 >/dev/null 2>&1 &
   echo $! > "$d/launcher.pid"

@@ -446,11 +446,13 @@ public final class SQLDatabase {
         case .mysql:
             // Not REPLACE (a delete and an insert, two row changes to log and replicate).
             let set = cols.filter { !key.contains($0) }.map { "\($0) = VALUES(\($0))" }.joined(separator: ", ")
-            sql = "INSERT INTO \(t(table)) (\(list)) VALUES \(marks) ON DUPLICATE KEY UPDATE \(set)"
+            sql = set.isEmpty ? "INSERT IGNORE INTO \(t(table)) (\(list)) VALUES \(marks)"
+                              : "INSERT INTO \(t(table)) (\(list)) VALUES \(marks) ON DUPLICATE KEY UPDATE \(set)"
         case .sqlite: sql = "INSERT OR REPLACE INTO \(t(table)) (\(list)) VALUES \(marks)"
         case .pgsql:
             let set = cols.filter { !key.contains($0) }.map { "\($0) = EXCLUDED.\($0)" }.joined(separator: ", ")
-            sql = "INSERT INTO \(t(table)) (\(list)) VALUES \(marks) ON CONFLICT (\(key.joined(separator: ", "))) DO UPDATE SET \(set)"
+            sql = "INSERT INTO \(t(table)) (\(list)) VALUES \(marks) ON CONFLICT (\(key.joined(separator: ", "))) "
+                + (set.isEmpty ? "DO NOTHING" : "DO UPDATE SET \(set)")
         }
         try write(sql, values, table: spec)
     }
