@@ -133,8 +133,9 @@ import Testing
     }
 
     /// A Galera node killed with SIGKILL while both hosts add accounts: the host on a surviving
-    /// node goes on, every account a vadduser acknowledged (exit 0) is there, on every node once
-    /// the killed one has rejoined, and the counter still equals the accounts.
+    /// node goes on, a host whose connection line also lists another node goes on through it,
+    /// every account a vadduser acknowledged (exit 0) is there, on every node once the killed one
+    /// has rejoined, and the counter still equals the accounts.
     @Test func galeraNodeKilledMidRun() throws {
         guard sqlServer("VPOP_TEST_GALERA") != nil else { throw MissingServer(name: "VPOP_TEST_GALERA") }
         let (a, b, db) = try MultiHost.hosts("galera")
@@ -165,6 +166,13 @@ import Testing
         // Host A (node 1) never failed; host B (node 2) failed once its node was gone.
         #expect(acks.failedOnA.isEmpty, "\(acks.failedOnA)")
         #expect(acks.ok.filter { $0.hasPrefix("k1") || $0.hasPrefix("k3") }.count < 2 * each, "node 2 was never killed")
+        // A host whose line lists its node and another goes on through the other while its own
+        // is down.
+        let ports = sqlServer("VPOP_TEST_GALERA_NODES")!.split(separator: ",")
+        try "127.0.0.1,127.0.0.1|\(ports[1]),\(ports[2])|vpopmail|vpoppw|\(db!)\n".write(toFile: b.home + "/etc/vpopmail.mysql", atomically: true, encoding: .utf8)
+        try b.ok(["vadduser", "-e", knownHash, "failover@example.com"])
+        #expect(try b.vchkpw("failover@example.com", "secret", env: ["TCPLOCALPORT": "110"]).status == 0)
+        acks.ok.append("failover")
         let rejoin = MultiHost.galeraShell("galera_node 2")
         #expect(rejoin.status == 0, "\(rejoin.err)")
         for node in [1, 2, 3] {

@@ -107,16 +107,47 @@ public struct MySQLServer: Sendable, Equatable {
 
     public init() {}
 
+    /// The other servers of a line that lists several (`node1,node2,node3|3306|...`, or one port
+    /// per host: `node1,node2|3306,3307|...`), tried in order when the first cannot be reached:
+    /// the nodes of a Galera cluster, say.
+    public var alternates: [MySQLServer] = []
+
     /// Parses one line; the fields are taken as they are (a `|` cannot be part of a value).
     public init(line: String) {
         let f = connectionFields(line)
         if let h = f[0] { host = h }
         if let p = f[1] {
-            if p.hasPrefix("/") { socket = p } else { port = UInt32(p) ?? 0 }
+            if p.hasPrefix("/") { socket = p } else { port = UInt32(p.split(separator: ",").first ?? "") ?? 0 }
+        }
+        let hosts = host.split(separator: ",").map(String.init)
+        let ports = socket == nil ? (f[1] ?? "").split(separator: ",").map { UInt32($0) ?? 0 } : []
+        if hosts.count > 1 || ports.count > 1 {
+            var all: [MySQLServer] = []
+            for i in 0..<max(hosts.count, ports.count) {
+                var s = MySQLServer()
+                s.host = hosts.isEmpty ? "localhost" : hosts[min(i, hosts.count - 1)]
+                s.port = ports.isEmpty ? 0 : ports[min(i, ports.count - 1)]
+                all.append(s)
+            }
+            host = all[0].host
+            port = all[0].port
+            alternates = all.dropFirst().map { $0 }
         }
         if let u = f[2] { user = u }
         password = f[3] ?? ""
         if let d = f[4] { database = d }
+        for i in alternates.indices {
+            alternates[i].user = user
+            alternates[i].password = password
+            alternates[i].database = database
+        }
+    }
+
+    /// This server and its alternates, in the order to try them.
+    public var candidates: [MySQLServer] {
+        var first = self
+        first.alternates = []
+        return [first] + alternates
     }
 
     public var label: String { socket.map { "\(host):\($0)" } ?? "\(host):\(port)" }

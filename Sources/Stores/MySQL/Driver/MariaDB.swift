@@ -171,6 +171,19 @@ public final class MariaDBConnection: SQLConnection {
 public enum MySQLDriver: StoreDriver {
     public static var name: StoreName { StoreName("mysql")! }
 
+    /// The first of the line's servers that can be reached (a server that answers with an
+    /// error, a wrong password say, is not passed over).
+    static func connect(_ s: MySQLServer, createDatabase: Bool) throws(SQLError) -> SQLConnection {
+        var last: SQLError? = nil
+        for c in s.candidates {
+            do { return try MariaDBConnection(c, createDatabase: createDatabase) } catch {
+                guard error.lost else { throw error }
+                last = error
+            }
+        }
+        throw last ?? SQLError("MySQL: no server in the connection line", lost: true)
+    }
+
     public static func open(_ c: StoreContext) throws(VpopmailError) -> StoreSet {
         let path = c.etcDir + "/vpopmail.mysql"
         let lines = try SQLDatabase.connectionLines(path)
@@ -179,8 +192,8 @@ public enum MySQLDriver: StoreDriver {
         let update = lines.count > 1 ? MySQLServer(line: lines[1]) : read
         let split = update != read && c.config.mysqlReplication
         let db = SQLDatabase(dialect: .mysql, name: "mysql", manyDomains: c.config.manyDomains,
-                             read: { () throws(SQLError) in try MariaDBConnection(split ? read : update, createDatabase: false) },
-                             update: { () throws(SQLError) in try MariaDBConnection(update, createDatabase: true) },
+                             read: { () throws(SQLError) in try MySQLDriver.connect(split ? read : update, createDatabase: false) },
+                             update: { () throws(SQLError) in try MySQLDriver.connect(update, createDatabase: true) },
                              separateRead: split)
         return db.stores(c)
     }
