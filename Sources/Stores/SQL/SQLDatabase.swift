@@ -172,9 +172,7 @@ public final class SQLDatabase {
         e.retryable || e.lost || dialect == .pgsql
     }
 
-    /// Transactions made by this process and how many runs of them were retried (tests and
-    /// `VPOPMAIL_SQL_DEBUG` read these).
-    public private(set) var retried = 0
+    /// The transaction running now (a nested `transaction` call joins it).
     private var current: StoreTransaction?
 
     /// Runs `body` in one transaction on the update server.
@@ -198,7 +196,6 @@ public final class SQLDatabase {
                 tx.rolledBack()
                 guard SQLDatabase.retryable(error) && attempt < SQLDatabase.retries else { throw error }
                 attempt += 1
-                retried += 1
                 SQLDatabase.backoff(attempt)
             }
         }
