@@ -76,7 +76,7 @@ func staticTwin(_ store: String, _ program: String) -> [LinkerSetting] {
 }
 
 /// vchkpw and vdelivermail themselves carry every SQL store when all three archives link
-/// statically (`VPOP_SQL_IN_VCHKPW`, compiled in as `SQL_STORES`): an SQL site's logins and
+/// statically (the PostgreSQL archives are installed; compiled in as `SQL_STORES`): an SQL site's logins and
 /// deliveries then start one static program, as a cdb site's do.
 let allStoresStatic: (targets: [Target.Dependency], flags: [SwiftSetting], libs: [LinkerSetting]) = {
     guard pgStaticLibDir != nil else { return ([], [], []) }
