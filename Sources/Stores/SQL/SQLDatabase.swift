@@ -92,6 +92,7 @@ public final class SQLDatabase {
     /// A read. A missing table reads as no rows; `fallback` is run instead when the table lacks
     /// a column the statement names.
     func read(_ sql: String, _ params: [SQLValue] = [], fallback: String? = nil) throws(VpopmailError) -> SQLRows {
+        if inTransaction, let e = doomed { throw SQLDatabase.failure(e) }
         var c = try reader()
         do {
             return try c.query(sql, params)
@@ -118,6 +119,7 @@ public final class SQLDatabase {
     /// failure) is run again, bounded, with backoff.
     @discardableResult
     func write(_ sql: String, _ params: [SQLValue] = [], table: Table? = nil) throws(VpopmailError) -> Int {
+        if inTransaction, let e = doomed { throw SQLDatabase.failure(e) }
         wrote = true
         var c = try update()
         var reconnected = false, created = false, attempt = 0
@@ -163,9 +165,11 @@ public final class SQLDatabase {
 
     /// The error that ended the current transaction on the server's side: a deadlock, a
     /// cluster's certification failure or a lost connection (MySQL has then rolled it back),
-    /// any error on PostgreSQL (which then ignores the rest of it). It is thrown at COMMIT,
-    /// so that a caller that went on past the statement (a `try?`) cannot get a COMMIT of
-    /// nothing taken for success.
+    /// any error on PostgreSQL (which then ignores the rest of it). Every later statement of the
+    /// transaction and its COMMIT throw it, without reaching the server: after such an error
+    /// MySQL runs what follows in autocommit mode, so a caller that went on past the statement
+    /// (a `try?`) would commit the rest of a half-rolled-back body piece by piece (found with
+    /// Galera: a retried delete decremented the counter twice).
     private var doomed: SQLError?
 
     private func dooms(_ e: SQLError) -> Bool {
