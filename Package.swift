@@ -62,17 +62,18 @@ func isStaticTwin(_ store: String, _ program: String) -> Bool {
     ["vchkpw", "vdelivermail"].contains(program) && (store != "pgsql" || pgStaticLibDir != nil)
 }
 
+/// What each client archive needs after it on the link line (its module map names the archive).
+func archiveLibraries(_ store: String) -> [LinkerSetting] {
+    switch store {
+    case "mysql": return ["ssl", "crypto", "z"].map { .linkedLibrary($0) }
+    case "pgsql": return [.unsafeFlags(["-L\(pgStaticLibDir!)"])] + ["pgcommon_shlib", "pgport_shlib", "ssl", "crypto", "m"].map { .linkedLibrary($0) }
+    default: return [.linkedLibrary("m")]
+    }
+}
+
 func staticTwin(_ store: String, _ program: String) -> [LinkerSetting] {
     guard isStaticTwin(store, program) else { return [.unsafeFlags(["-static-stdlib"])] }
-    switch store {
-    case "mysql":
-        return [.unsafeFlags(["-static-executable"]), .linkedLibrary("ssl"), .linkedLibrary("crypto"), .linkedLibrary("z")]
-    case "pgsql":
-        return [.unsafeFlags(["-static-executable", "-L\(pgStaticLibDir!)"]), .linkedLibrary("pgcommon_shlib"),
-                .linkedLibrary("pgport_shlib"), .linkedLibrary("ssl"), .linkedLibrary("crypto"), .linkedLibrary("m")]
-    default:
-        return [.unsafeFlags(["-static-executable"]), .linkedLibrary("m")]
-    }
+    return [.unsafeFlags(["-static-executable"])] + archiveLibraries(store)
 }
 
 /// vchkpw and vdelivermail themselves carry every SQL store when all three archives link
@@ -81,8 +82,7 @@ func staticTwin(_ store: String, _ program: String) -> [LinkerSetting] {
 let allStoresStatic: (targets: [Target.Dependency], flags: [SwiftSetting], libs: [LinkerSetting]) = {
     guard pgStaticLibDir != nil else { return ([], [], []) }
     return (clientStores.map { .target(name: "Store\($0.folder)") } + ["CPQStatic"], [.define("SQL_STORES")],
-            [.unsafeFlags(["-L\(pgStaticLibDir!)"]), .linkedLibrary("pgcommon_shlib"), .linkedLibrary("pgport_shlib"),
-             .linkedLibrary("ssl"), .linkedLibrary("crypto"), .linkedLibrary("z"), .linkedLibrary("m")])
+            archiveLibraries("pgsql") + archiveLibraries("mysql"))
 }()
 
 var storeTargets: [Target] = []

@@ -16,12 +16,18 @@ def big_domain_site(prefix, users, programs):
         os.makedirs(os.path.join(base, d))
     for p in programs:
         shutil.copy(os.path.join(REL, p), os.path.join(home, "bin", p))
+    return base, home, qmail, add_domain(home, qmail, "big.example.com", users)
+
+
+def add_domain(home, qmail, name, users):
+    """Domain `name` with joe (password s3cret-pass) and users - 2 more accounts as vpasswd lines
+    (their homes are never touched), in the cdb files. Returns its directory."""
     env = {"VPOPMAIL_HOME": home, "QMAILDIR": qmail, "PATH": "/usr/bin:/bin"}
     admin = os.path.join(REL, "vpopmail")
     run = lambda *a: subprocess.run([admin, *a], env=env, check=True, stdout=subprocess.DEVNULL)
-    run("vadddomain", "big.example.com", "pw")
-    run("vadduser", "joe@big.example.com", "s3cret-pass")
-    ddir = os.path.join(home, "domains/big.example.com")
+    run("vadddomain", name, "pw")
+    run("vadduser", f"joe@{name}", "s3cret-pass")
+    ddir = os.path.join(home, "domains", name)
     existing = open(os.path.join(ddir, "vpasswd")).read().splitlines()
     hash_ = existing[0].split(":")[1]
     lines = set(existing)
@@ -29,8 +35,8 @@ def big_domain_site(prefix, users, programs):
         lines.add(f"u{i:06d}:{hash_}:1:0:u{i}:{ddir}/x/u{i:06d}:NOQUOTA")
     with open(os.path.join(ddir, "vpasswd"), "w") as f:
         f.write("\n".join(sorted(lines, key=lambda l: l.split(":")[0].encode())) + "\n")
-    run("vmkpasswd", "big.example.com")
-    return base, home, qmail, ddir
+    run("vmkpasswd", name)
+    return ddir
 
 
 def build_floor(base, source, *libs, suffix="", defines=()):

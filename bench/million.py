@@ -6,30 +6,13 @@ vadduser (a new account), vchkpw (a POP login) and vdelivermail (a 4 KiB message
 against the same in a domain of 1,000 (target: within 1.2x). On cdb the same at BENCH_CDB users
 (default 100,000), where vadduser rewrites vpasswd and its cdb and so grows with the domain."""
 import os, statistics, subprocess, sys, time
-from common import big_domain_site, cleanup, sql_server, timed_exec, REL
+from common import add_domain, big_domain_site, cleanup, sql_server, timed_exec, REL
 
 MILLION = int(os.environ.get("BENCH_MILLION", "1000000"))
 CDB_USERS = int(os.environ.get("BENCH_CDB", "100000"))
 RUNS = int(os.environ.get("BENCH_RUNS", "60"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "6"))
 SQLDIR = os.environ.get("SQLDIR", "/tmp/vpop-sql")
-
-
-def add_domain(home, qmail, name, users):
-    """A second domain with joe (s3cret-pass) and users - 2 more vpasswd lines."""
-    env = {"VPOPMAIL_HOME": home, "QMAILDIR": qmail, "PATH": "/usr/bin:/bin"}
-    admin = os.path.join(REL, "vpopmail")
-    run = lambda *a: subprocess.run([admin, *a], env=env, check=True, stdout=subprocess.DEVNULL)
-    run("vadddomain", name, "pw")
-    run("vadduser", f"joe@{name}", "s3cret-pass")
-    ddir = os.path.join(home, "domains", name)
-    existing = open(os.path.join(ddir, "vpasswd")).read().splitlines()
-    h = existing[0].split(":")[1]
-    lines = set(existing) | {f"u{i:07d}:{h}:1:0:u{i}:{ddir}/x/u{i:07d}:NOQUOTA" for i in range(users - len(existing))}
-    with open(os.path.join(ddir, "vpasswd"), "w") as f:
-        f.write("\n".join(sorted(lines, key=lambda l: l.split(":")[0].encode())) + "\n")
-    run("vmkpasswd", name)
-    return ddir
 
 
 def measure(label, base, home, qmail, module, domains):

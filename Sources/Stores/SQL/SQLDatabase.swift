@@ -193,7 +193,7 @@ public final class SQLDatabase {
         if inTransaction, let tx = current { return try body(tx) }
         var attempt = 0
         while true {
-            let tx = StoreTransaction(attempt: attempt)
+            let tx = StoreTransaction()
             do throws(VpopmailError) {
                 return try once(tx, prologue, body)
             } catch {
@@ -248,15 +248,7 @@ public final class SQLDatabase {
         if preparedLocks { return }
         // No-op statements that create the tables when missing (and replicate nothing).
         for table in lockedTables {
-            let name: String
-            switch table {
-            case .dirControl: name = "dir_control"
-            case .lastauth: name = "lastauth"
-            case .valias: name = "valias"
-            case .limits: name = "limits"
-            default: continue
-            }
-            try write("DELETE FROM \(t(name)) WHERE 1 = 0", table: table)
+            try write("DELETE FROM \(t(table.name)) WHERE 1 = 0", table: table)
         }
         preparedLocks = true
     }
@@ -275,14 +267,26 @@ public final class SQLDatabase {
         _ = try read(sql, [.text(key)])
     }
 
-    /// Whether a statement runs inside `transaction`.
-    var isInTransaction: Bool { inTransaction }
-
     // MARK: - Schema
 
     enum Table: Equatable {
         case users(String)  // the table name
         case lastauth, dirControl, relay, ipMap, valias, limits, aliasDomains, vlog, schema
+
+        var name: String {
+            switch self {
+            case .users(let n): return n
+            case .lastauth: return "lastauth"
+            case .dirControl: return "dir_control"
+            case .relay: return "relay"
+            case .ipMap: return "ip_alias_map"
+            case .valias: return "valias"
+            case .limits: return "limits"
+            case .aliasDomains: return "aliasdomains"
+            case .vlog: return "vlog"
+            case .schema: return "vpopmail_schema"
+            }
+        }
     }
 
     /// `vauth_munch_domain`: `.` and `-` become `_`.

@@ -62,10 +62,7 @@ public enum MD5 {
 
     /// HMAC-MD5 of `message` with `key`.
     public static func hmac(key: [UInt8], _ message: [UInt8]) -> [UInt8] {
-        var k = key.count > 64 ? digest(key) : key
-        k += [UInt8](repeating: 0, count: 64 - k.count)
-        let inner = digest(k.map { $0 ^ 0x36 } + message)
-        return digest(k.map { $0 ^ 0x5c } + inner)
+        HMAC.mac(blockSize: 64, digest, key: key, message)
     }
 
     /// Lower-case hex.
@@ -75,5 +72,15 @@ public enum MD5 {
         out.reserveCapacity(bytes.count * 2)
         for b in bytes { out.append(digits[Int(b >> 4)]); out.append(digits[Int(b & 15)]) }
         return String(decoding: out, as: UTF8.self)
+    }
+}
+
+/// HMAC (RFC 2104) over any hash with its block size: HMAC-MD5 (CRAM-MD5), HMAC-SHA-* (TOTP).
+public enum HMAC {
+    public static func mac(blockSize b: Int, _ digest: ([UInt8]) -> [UInt8], key: [UInt8], _ message: [UInt8]) -> [UInt8] {
+        var k = key.count > b ? digest(key) : key
+        k += [UInt8](repeating: 0, count: b - k.count)
+        let inner = digest(k.map { $0 ^ 0x36 } + message)
+        return digest(k.map { $0 ^ 0x5c } + inner)
     }
 }

@@ -37,11 +37,7 @@ public struct TOTP: Sendable, Equatable {
 
     /// HMAC (RFC 2104) with the algorithm's hash.
     public static func hmac(_ algorithm: Algorithm, key: [UInt8], _ message: [UInt8]) -> [UInt8] {
-        let b = algorithm.blockSize
-        var k = key.count > b ? algorithm.digest(key) : key
-        k += [UInt8](repeating: 0, count: b - k.count)
-        let inner = algorithm.digest(k.map { $0 ^ 0x36 } + message)
-        return algorithm.digest(k.map { $0 ^ 0x5c } + inner)
+        HMAC.mac(blockSize: algorithm.blockSize, algorithm.digest, key: key, message)
     }
 
     /// The time step of `time` (seconds since the epoch).

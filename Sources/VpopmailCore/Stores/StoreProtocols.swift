@@ -14,11 +14,8 @@
 /// fails to commit leaves nothing behind; the store may then run the body again from its start.
 public final class StoreTransaction {
     private var undo: [() -> Void] = []
-    /// Which run of the body this is (0 = the first; retries after a deadlock or a cluster's
-    /// certification failure count up).
-    public let attempt: Int
 
-    public init(attempt: Int = 0) { self.attempt = attempt }
+    public init() {}
 
     public func onRollback(_ f: @escaping () -> Void) { undo.append(f) }
 
