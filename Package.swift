@@ -1,4 +1,4 @@
-// swift-tools-version:6.0
+// swift-tools-version:6.1
 import Foundation
 import PackageDescription
 
@@ -110,6 +110,7 @@ for s in clientStores {
 let package = Package(
     name: "vpopmail",
     products: [
+        .executable(name: "vpopmail-web", targets: ["vpopmail-web"]),
         .library(name: "VpopmailCore", targets: ["VpopmailCore"]),
         .library(name: "CDB", targets: ["CDB"]),
         .executable(name: "vpopmail", targets: ["vpopmail"]),
@@ -122,6 +123,13 @@ let package = Package(
         // turns it into $VPOPMAIL_HOME/lib/libvpopmail.a (scripts/libvpopmail.sh).
         .library(name: "vpopmail-c", type: .static, targets: ["VpopmailC"]),
     ] + storeProducts,
+    // Only vpopmail-web (a server, a separate executable) uses them; every other program stays
+    // off SwiftNIO and Foundation.
+    dependencies: [
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1", traits: []),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+    ],
     targets: [
         // libxcrypt's crypt.h (Debian: libcrypt-dev)
         .systemLibrary(name: "CCrypt", path: "Sources/CCrypt"),
@@ -180,6 +188,17 @@ let package = Package(
         .executableTarget(name: "vpopmail-sql",
                           dependencies: ["VpopmailAdmin", "StoreFiles", "StorePasswd"] + clientStores.map { .target(name: "Store\($0.folder)") },
                           path: "Sources/Programs/vpopmail-sql", linkerSettings: [.unsafeFlags(["-static-stdlib"])]),
+        // The REST API, the web admin and /metrics (docs/web.md): Hummingbird 2, pages from
+        // Mustache templates, every store.
+        .executableTarget(name: "vpopmail-web",
+                          dependencies: ["VpopmailCore", "StoreFiles", "StorePasswd"] + clientStores.map { .target(name: "Store\($0.folder)") }
+                            + [.product(name: "Hummingbird", package: "hummingbird"), .product(name: "HummingbirdTLS", package: "hummingbird"),
+                               .product(name: "Mustache", package: "swift-mustache"), .product(name: "Prometheus", package: "swift-prometheus")],
+                          path: "Sources/Programs/vpopmail-web",
+                          // Foundation's static archives after the objects that pull them in.
+                          linkerSettings: [.unsafeFlags(["-static-stdlib"])]
+                            + ["Foundation", "FoundationEssentials", "FoundationInternationalization", "CoreFoundation",
+                               "_FoundationCollections", "_FoundationCShims", "_FoundationICU", "stdc++"].map { .linkedLibrary($0) }),
         // The C interface (docs/c-api.md): upstream's headers and globals (CVpopmail), and the
         // entry points on the library (VpopmailC).
         .target(name: "CVpopmail", path: "Sources/CVpopmail"),

@@ -43,3 +43,8 @@ static inline int vpop_ordered_journal(int fd) {
     snprintf(jbd, sizeof jbd, "/proc/fs/jbd2/%s-8", name);
     return access(jbd, F_OK) == 0;
 }
+
+#include <stdint.h>
+/* One of the shared event counters (etc/counters, mapped by every process that counts). */
+static inline void vpop_counter_add(uint64_t *p, uint64_t v) { __atomic_fetch_add(p, v, __ATOMIC_RELAXED); }
+static inline uint64_t vpop_counter_load(const uint64_t *p) { return __atomic_load_n(p, __ATOMIC_RELAXED); }

@@ -55,6 +55,10 @@ public enum VACode: Int32, Sendable, CaseIterable {
     case notSupported = -87
     case outsideTree = -88
     case rootDomain = -89
+    case invalidValue = -90
+    case noSuchItem = -91
+    case alreadyExists = -92
+    case secondFactor = -93
 
     /// The text upstream's `verror()` prints (`Error: <text>`).
     public var text: String {
@@ -111,6 +115,10 @@ public enum VACode: Int32, Sendable, CaseIterable {
         case .notSupported: return "not supported"
         case .outsideTree: return "path outside its tree"
         case .rootDomain: return "a domain may not be owned by root"
+        case .invalidValue: return "invalid value"
+        case .noSuchItem: return "no such item"
+        case .alreadyExists: return "already exists"
+        case .secondFactor: return "second factor missing or wrong"
         }
     }
 

@@ -77,6 +77,7 @@ public enum Vchkpw {
 
         var auth = Authenticator(installation, request: request)
         let result = auth.authenticate(request)
+        if !request.lookupOnly { auth.count(result, service: request.service) }
         guard case .ok(let login) = result else { exit(exitCode(result)) }
         let log = auth.log
 

@@ -9,10 +9,28 @@ public struct Authenticator {
     public let installation: Installation
     /// The log of this login; the program reports its own failures (setuid, exec) through it.
     public private(set) var log: LoginLog
+    /// Whether the last login that succeeded used an app password.
+    public private(set) var usedAppPassword = false
 
     public init(_ installation: Installation, request: LoginRequest) {
         self.installation = installation
         log = LoginLog(request, config: installation.config, authLog: installation.stores.authLog)
+    }
+
+    /// Adds the login to the shared counters (Counters.swift): by service and result.
+    public func count(_ result: AuthResult, service: LoginService) {
+        let r: String
+        switch result {
+        case .ok: r = "ok"
+        case .throttled: r = "throttled"
+        case .serviceDisabled: r = "refused"
+        case .temporary, .inputTooLong: return
+        default: r = "failed"
+        }
+        var list: [Counter] = []
+        if let c = Counter.login(service.name, r) { list.append(c) }
+        if usedAppPassword, case .ok = result { list.append(.appPasswordLogins) }
+        Counters.add(list, home: installation.home)
     }
 
     /// The decision, throttled (`Throttle`): an address or login with too many recent failures
@@ -95,6 +113,7 @@ public struct Authenticator {
         if account.home.isEmpty { dummy(); log.emit(.noHomeDirectory); return .noHome }
 
         var method = "PLAIN"
+        usedAppPassword = false
         if !r.lookupOnly {
             var ok = false
             if let clear = account.clearPassword, !clear.isEmpty, !r.challenge.isEmpty {
@@ -116,9 +135,20 @@ public struct Authenticator {
                     return .temporary
                 }
             }
-            if !ok {
-                guard Password.verify(password, against: account.passwordHash) else {
+            if !ok && !Password.verify(password, against: account.passwordHash) {
+                // An app password (UserSecrets) that allows this service.
+                guard let app = (try? v.secrets(of: account, domain: domain))?.appPassword(matching: password, for: AppService(service)) else {
                     log.emit(.passwordFail)
+                    return .passwordMismatch
+                }
+                ok = true
+                method = "APP-PASSWORD \(app.id)"
+                usedAppPassword = true
+            } else if !ok {
+                // The main password of an account that keeps it off POP and IMAP (its mail
+                // clients use app passwords; the main one, with its second factor, is the web's).
+                if account.flags.contains(.appPasswordsOnly) && (service == .pop || service == .imap) {
+                    log.emit(.mainPasswordRefused(service))
                     return .passwordMismatch
                 }
                 // `rehash-on-login`: a hash weaker than the configured scheme is replaced, under

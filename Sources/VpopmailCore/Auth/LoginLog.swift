@@ -17,6 +17,7 @@ public enum LoginEvent: Sendable {
     case throttled(key: String, failures: Int, window: Int)
     case rehashed(from: String, to: String)
     case rehashFailed(String)
+    case mainPasswordRefused(LoginService)
     case systemUserNotFound, systemNoShadow, systemCryptFailed, systemPasswordFail, systemLoginSuccess
     // The program's own steps after the decision.
     case putenvFailed(String)
@@ -30,7 +31,7 @@ public enum LoginEvent: Sendable {
 
     public var logClass: Class {
         switch self {
-        case .nullPassword, .invalidCharacters, .passwordFail, .systemPasswordFail: return .password
+        case .nullPassword, .invalidCharacters, .passwordFail, .systemPasswordFail, .mainPasswordRefused: return .password
         case .nullUser, .inputTooLong, .userNotFound, .systemUserNotFound, .systemNoShadow: return .logon
         case .accessDenied, .throttled: return .access
         case .loginSuccess, .systemLoginSuccess: return .success
@@ -62,6 +63,7 @@ public enum LoginEvent: Sendable {
             return "login refused after repeated failures from \(ip) for \(who) (\(key.hasPrefix("ip ") ? "address" : "login"): \(n) failures in \(w) s)"
         case .rehashed(let from, let to): return "password rehashed (\(from) to \(to)) \(who):\(ip)"
         case .rehashFailed(let m): return "password rehash failed: \(m) \(who):\(ip)"
+        case .mainPasswordRefused(let s): return "main password refused for \(s.name) (app passwords only) \(who):\(ip)"
         case .systemUserNotFound: return "system user not found \(who):\(ip)"
         case .systemNoShadow: return "system user shadow entry not found \(who):\(ip)"
         case .systemCryptFailed: return "system crypt failed \(who):\(ip)"

@@ -79,6 +79,11 @@ public struct Config: Sendable {
     /// The syslog socket (Unix datagram).
     public var logSocket = "/dev/log"
     public var onchangeScript = false
+    /// The audit log (Audit.swift): empty for `etc/audit.log`, `off` for none, or a file.
+    public var auditLog = ""
+    /// What queues vacation replies (qmail-queue's interface: the message on fd 0, the envelope on
+    /// fd 1); empty for `<qmail-dir>/bin/qmail-queue`.
+    public var vacationQueue = ""
     public var onchangeScriptBeforeAndAfter = false
     public var loggerSyslog = false
     public var loggerSqlite = false
@@ -269,6 +274,8 @@ public struct Config: Sendable {
         case "log-name": logName = v
         case "log-socket": logSocket = try P(v, key, at)
         case "onchange-script": onchangeScript = try B(v, key, at)
+        case "audit-log": auditLog = v == "off" ? v : try P(v, key, at)
+        case "vacation-queue": vacationQueue = try P(v, key, at)
         case "onchange-script-before-and-after": onchangeScriptBeforeAndAfter = try B(v, key, at)
         case "logger-syslog": loggerSyslog = try B(v, key, at)
         case "logger-sqlite": loggerSqlite = try B(v, key, at)

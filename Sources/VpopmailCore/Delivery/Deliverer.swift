@@ -140,6 +140,28 @@ public final class Deliverer {
             }
         }
         try deliverMaildir(account.maildir + "/", quota: account.quota, address: address, domain: domain)
+        answerIfAway(account, domain: domain)
+    }
+
+    /// The vacation reply, when the user has one (one stat when not): after the message is
+    /// safely in the mailbox, and never a reason to bounce or defer it.
+    func answerIfAway(_ a: Account, domain d: DomainInfo) {
+        guard let s = v.vacation(of: a) else { return }
+        let sender = Proc.env("SENDER") ?? Deliverer.sender(ofReturnPath: request.rpline)
+        var own = ["\(a.name)@\(d.realDomain)"]
+        if d.name != d.realDomain { own.append("\(a.name)@\(d.name)") }
+        for alias in (try? v.aliasDomains(of: d.realDomain)) ?? [] where alias != d.name { own.append("\(a.name)@\(alias)") }
+        switch VacationResponder(v).respond(account: a, settings: s, own: own, sender: sender, header: headers, now: Int(time(nil))) {
+        case .replied: say("vacation reply sent to \(Validate.printable(sender))")
+        case .skipped: break
+        case .failed(let why): say(why)
+        }
+    }
+
+    /// The address of a `Return-Path: <...>` line.
+    static func sender(ofReturnPath line: String) -> String {
+        guard let a = line.firstIndex(of: "<"), let b = line.lastIndex(of: ">"), a < b else { return "" }
+        return String(line[line.index(after: a)..<b])
     }
 
     /// An unknown user: the default-delivery argument.

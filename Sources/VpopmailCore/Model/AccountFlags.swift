@@ -23,6 +23,9 @@ public struct AccountFlags: OptionSet, Sendable, Hashable {
     public static let systemAdmin = AccountFlags(rawValue: 0x10000)
     public static let systemExpert = AccountFlags(rawValue: 0x20000)
     public static let noMaildrop = AccountFlags(rawValue: 0x40000)
+    /// This implementation's: the main password is refused for POP and IMAP (the account's
+    /// mail clients use app passwords; docs/web.md). Not in upstream's table.
+    public static let appPasswordsOnly = AccountFlags(rawValue: 0x100000)
 
     /// vuserinfo's limit texts, in its order.
     public static let descriptions: [(AccountFlags, String)] = [
@@ -45,5 +48,6 @@ public struct AccountFlags: OptionSet, Sendable, Hashable {
         (.user2, "user flag 2 is set"),
         (.user3, "user flag 3 is set"),
         (.overrideDomainLimits, "user is not subject to domain limits"),
+        (.appPasswordsOnly, "main password refused for pop and imap (app passwords only)"),
     ]
 }

@@ -202,14 +202,21 @@ extension Installation {
 
     /// Sets a domain's limits, or the defaults (`vlimits.default`) when `d` is nil.
     public func setLimits(_ l: DomainLimits, for d: DomainInfo?) throws(VpopmailError) {
-        if let d { return try stores.limits.setLimits(l, of: d) }
-        try sys(.couldNotUpdateFile) { () throws(SystemError) in
-            try FS.writeAtomic(defaultLimitsPath, l.fileText, mode: 0o600, sync: sync)
+        let before = d == nil ? try defaultLimits() : try stores.limits.limits(of: d!)
+        if let d {
+            try stores.limits.setLimits(l, of: d)
+        } else {
+            try sys(.couldNotUpdateFile) { () throws(SystemError) in
+                try FS.writeAtomic(defaultLimitsPath, l.fileText, mode: 0o600, sync: sync)
+            }
         }
+        audit("set_limits", d?.realDomain ?? "(defaults)", before: before.map { Escape.percent($0.fileText) }, after: Escape.percent(l.fileText))
     }
 
     public func deleteLimits(_ d: DomainInfo) throws(VpopmailError) {
+        let before = try stores.limits.limits(of: d)
         try stores.limits.deleteLimits(of: d)
+        audit("del_limits", d.realDomain, before: before.map { Escape.percent($0.fileText) })
     }
 
     /// `pw_flags`: the user's flags ORed with the domain's, unless the user overrides them.
@@ -229,10 +236,12 @@ extension Installation {
         try checkIP(ip)
         guard let dom = DomainName(domain) else { throw VpopmailError(.invalidDomainName) }
         try stores.ipMap.add(ip: ip, domain: dom.text)
+        audit("add_ip_map", ip, after: dom.text)
     }
 
     public func deleteIPMap(ip: String, domain: String) throws(VpopmailError) {
         try stores.ipMap.delete(ip: ip, domain: domain.lowercased())
+        audit("del_ip_map", ip, before: domain.lowercased())
     }
 
     func checkIP(_ ip: String) throws(VpopmailError) {

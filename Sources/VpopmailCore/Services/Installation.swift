@@ -27,6 +27,8 @@ public final class Installation {
     public var binDir: String { home + "/bin" }
     /// The directory that holds the domains (`<home>/<domains-dir>`).
     public var domainsRoot: String { home + "/" + config.domainsDir }
+    /// Who the audit log says makes this installation's changes (Audit.swift).
+    public lazy var auditActor: AuditActor = AuditActor.process()
     /// Set while a change is part of another (vadddomain's postmaster): no onchange events.
     public var suppressChangeHooks = false
     public var sync: Bool { config.fileSync }

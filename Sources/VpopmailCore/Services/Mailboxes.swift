@@ -341,9 +341,11 @@ extension Installation {
         guard let name = UserName(name) else { throw VpopmailError(.userDoesNotExist) }
         let u = name.text
         var hooked = false
+        var old: Account? = nil
         // `change` sees the account as the transaction read it (again, when it is retried).
         let a = try stores.accounts.locked(domain: d) { (_) throws(VpopmailError) -> Account in
         guard var a = try stores.accounts.account(name, in: d) else { throw VpopmailError(.userDoesNotExist) }
+        old = a
         let before = a.home
         try change(&a)
         a.name = u
@@ -366,6 +368,10 @@ extension Installation {
         return a
         }
         onchange("mod_user", "\(u)@\(d.realDomain)", "-", .after)
+        if let o = old {
+            let pw = o.passwordHash != a.passwordHash ? " password=changed" : ""
+            audit("mod_user", "\(u)@\(d.realDomain)", before: o.auditText, after: a.auditText + pw)
+        }
         return a
     }
 

@@ -14,6 +14,9 @@ extension Installation {
 
     /// Runs the hook for `command` at `phase`, when configured and not suppressed.
     public func onchange(_ command: String, _ arg1: String, _ arg2: String = "-", _ phase: HookPhase) {
+        // Every change is in the audit log, once, after it happened (mod_user writes its own
+        // entry, with the account before and after).
+        if phase == .after && command != "mod_user" { audit(command, arg1, after: arg2 == "-" ? nil : arg2) }
         guard !suppressChangeHooks, config.onchangeScript || config.onchangeScriptBeforeAndAfter else { return }
         let arg3: String
         if config.onchangeScriptBeforeAndAfter {
