@@ -129,6 +129,10 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1", traits: []),
         .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        // Already Hummingbird's: named for the modules vpopmail-web imports itself.
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
     ],
     targets: [
         // libxcrypt's crypt.h (Debian: libcrypt-dev)
@@ -193,7 +197,9 @@ let package = Package(
         .executableTarget(name: "vpopmail-web",
                           dependencies: ["VpopmailCore", "StoreFiles", "StorePasswd"] + clientStores.map { .target(name: "Store\($0.folder)") }
                             + [.product(name: "Hummingbird", package: "hummingbird"), .product(name: "HummingbirdTLS", package: "hummingbird"),
-                               .product(name: "Mustache", package: "swift-mustache"), .product(name: "Prometheus", package: "swift-prometheus")],
+                               .product(name: "Mustache", package: "swift-mustache"), .product(name: "Prometheus", package: "swift-prometheus"),
+                               .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                               .product(name: "HummingbirdCore", package: "hummingbird"), .product(name: "HTTPTypes", package: "swift-http-types")],
                           path: "Sources/Programs/vpopmail-web",
                           // Foundation's static archives after the objects that pull them in.
                           linkerSettings: [.unsafeFlags(["-static-stdlib"])]

@@ -51,6 +51,12 @@ func installation() throws(VpopmailError) -> Installation {
         throw VpopmailError(.noAuthConnection, "auth-module \(store): this program was linked without its client library (relink with etc/lib_deps)")
     }
     let v = try location.open(driver)
+    // The audit log names the C program (qmailadmin: a CGI, its client in REMOTE_ADDR).
+    var actor = AuditActor.process()
+    let comm = (try? FS.readText("/proc/self/comm")).map { $0.split(separator: "\n").first.map(String.init) ?? "" } ?? ""
+    actor.via = "capi:\(comm.isEmpty ? "program" : comm)"
+    if let ip = Proc.env("REMOTE_ADDR") { actor.from = ip }
+    v.auditActor = actor
     lib.installation = v
     return v
 }

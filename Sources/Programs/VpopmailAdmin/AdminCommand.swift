@@ -36,12 +36,16 @@ extension AdminCommand {
 /// What a command needs besides its arguments: the store drivers this executable links.
 struct AdminContext {
     let drivers: [any StoreDriver.Type]
+    /// The command's name, for the audit log (`command:vadduser`).
+    var command = "vpopmail"
 
     /// The installation (upstream: "Initial open"), handing over to the executable with the
     /// store when this one lacks it; a failure is reported and becomes the exit status.
     func open() throws(Exit) -> Installation {
         do {
-            return try Handover.open("vpopmail", drivers: drivers)
+            let v = try Handover.open("vpopmail", drivers: drivers)
+            v.auditActor = AuditActor.process(via: "command:\(command)")
+            return v
         } catch {
             warn("Error - \(error.message). Initial open.")
             throw Exit(error.code)
@@ -74,7 +78,7 @@ public enum AdminProgram {
             exit(100)
         }
         umask(0o077)
-        exit(run(command, argv, AdminContext(drivers: drivers)))
+        exit(run(command, argv, AdminContext(drivers: drivers, command: command.name)))
     }
 
     /// The command's exit status (a generic function: calling `run` on the existential

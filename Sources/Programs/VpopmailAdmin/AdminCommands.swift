@@ -5,6 +5,6 @@ enum AdminCommands {
         Vadddomain.self, Vdeldomain.self, Vaddaliasdomain.self, Vdominfo.self,
         Vadduser.self, Vdeluser.self, Vpasswd.self, Vsetuserquota.self, Vmoduser.self, Vuserinfo.self,
         Valias.self, Vmoddomlimits.self, Vipmap.self, Vpopbull.self, Vdeloldusers.self, Vmkpasswd.self,
-        Clearopensmtp.self, Vconvert.self,
+        Clearopensmtp.self, Vconvert.self, Vaudit.self, Vapikey.self, Vvacation.self,
     ]
 }

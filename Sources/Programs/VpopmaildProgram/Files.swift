@@ -59,9 +59,12 @@ extension Session {
     }
 
     /// Files only the library (and a system admin) writes: accounts, their index and lock,
-    /// limits, the hashing state.
+    /// limits, the hashing state, a user's secrets and vacation.
     static let storeFiles: Set<String> = ["vpasswd", "vpasswd.cdb", ".vpasswd.lock", ".qmailadmin-limits", ".dir-control",
-                                          ".dir_control_free", ".dir-control.lock", "lastauth", "maildirsize"]
+                                          ".dir_control_free", ".dir-control.lock", "lastauth", "maildirsize",
+                                          // A user's second factor and app passwords, vacation state (the library's).
+                                          ".vpopmail-secrets", ".vpopmail-secrets.lock", ".vacation", ".vacation-replied",
+                                          ".vacation-replied.lock"]
 
     /// Whom file commands act as: the login domain's owner, the vpopmail user for a system admin.
     var fileOwner: (uid: UInt32, gid: UInt32) {

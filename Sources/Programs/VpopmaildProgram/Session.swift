@@ -104,6 +104,7 @@ public final class Session {
             switch session.check(now: Int(time(nil))) {
             case .refuse(let key, let n):
                 log("login refused: \(key) has \(n) recent failures (\(login) from \(clientIP))")
+                Counters.add([.vpopmaildThrottled], home: v.home)
                 return Wire.err(8, 207)
             case .proceed(let delay): Throttle.sleep(delay)
             }
@@ -115,19 +116,32 @@ public final class Session {
         guard let (a, d) = found else {
             Password.dummyVerify(password, scheme: v.config.passwordScheme)
             session?.failed(now: Int(time(nil)))
+            Counters.add([.vpopmaildFailed], home: v.home)
             log("login failed: unknown user \(login) from \(clientIP)")
             return Wire.err(8, 206)
         }
-        guard !a.passwordHash.isEmpty, Password.verify(password, against: a.passwordHash) else {
-            session?.failed(now: Int(time(nil)))
-            log("login failed: wrong password for \(login) from \(clientIP)")
-            return Wire.err(8, 207)
+        // The main password, or an app password that allows IMAP: that one logs in as the user
+        // only (never with the account's admin rights).
+        var viaAppPassword = false
+        if a.passwordHash.isEmpty || !Password.verify(password, against: a.passwordHash) {
+            guard (try? v.secrets(of: a, domain: d))?.appPassword(matching: password, for: .imap) != nil else {
+                session?.failed(now: Int(time(nil)))
+                Counters.add([.vpopmaildFailed], home: v.home)
+                log("login failed: wrong password for \(login) from \(clientIP)")
+                return Wire.err(8, 207)
+            }
+            viaAppPassword = true
         }
         session?.succeeded(now: Int(time(nil)))
+        Counters.add(viaAppPassword ? [.vpopmaildOK, .appPasswordLogins] : [.vpopmaildOK], home: v.home)
         account = a
         loginDomain = d
         flags = a.flags.rawValue
-        if flags & AccountFlags.systemAdmin.rawValue != 0 {
+        v.auditActor = AuditActor(who: login, via: "vpopmaild", from: clientIP)
+        if viaAppPassword {
+            level = .user
+            flags &= ~(AccountFlags.systemAdmin.rawValue | AccountFlags.qmailAdmin.rawValue)
+        } else if flags & AccountFlags.systemAdmin.rawValue != 0 {
             level = .systemAdmin
         } else if flags & AccountFlags.qmailAdmin.rawValue != 0 || a.name == "postmaster" {
             level = .domainAdmin

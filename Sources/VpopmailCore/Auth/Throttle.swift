@@ -164,6 +164,23 @@ public struct Throttle {
         }
     }
 
+    /// How many keys (client addresses and logins) have failed often enough to be refused now:
+    /// what `/metrics` reports as throttled.
+    public func refusedKeys(now: Int) -> Int {
+        let fd = retry { open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC) }
+        guard fd >= 0 else { return 0 }
+        defer { close(fd) }
+        var b = [UInt8](repeating: 0, count: Throttle.slots * Throttle.recordSize)
+        guard b.withUnsafeMutableBytes({ pread(fd, $0.baseAddress, $0.count, 0) }) == b.count else { return 0 }
+        let least = min(policy.addressRefuseAfter, policy.loginRefuseAfter)
+        var n = 0
+        for i in 1..<Throttle.slots {
+            let r = Record(b[(i * Throttle.recordSize)..<((i + 1) * Throttle.recordSize)])
+            if r.key != 0 && failures(r, now: Int64(now)) >= least { n += 1 }
+        }
+        return n
+    }
+
     func failures(_ r: Record?, now: Int64) -> Int {
         guard let r, now - r.last <= Int64(policy.window) else { return 0 }
         return Int(r.failures)

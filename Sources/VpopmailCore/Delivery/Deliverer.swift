@@ -42,12 +42,19 @@ public final class Deliverer {
     }
 
     public func deliver() -> DeliveryOutcome {
+        let outcome: DeliveryOutcome
         do {
             try run()
-            return .delivered
+            outcome = .delivered
         } catch {
-            return error
+            outcome = error
         }
+        switch outcome {
+        case .delivered, .deliveredStop: Counters.add([.delivered], home: v.home)
+        case .bounce: Counters.add([.bounced], home: v.home)
+        case .deferred: Counters.add([.deferred], home: v.home)
+        }
+        return outcome
     }
 
     var v: Installation { installation }
@@ -121,7 +128,10 @@ public final class Deliverer {
             candidates.append("default")
             for c in candidates where try deliverDotQmail(account.home + "/.qmail-" + c, address: address, domain: domain) { return }
         }
-        if try deliverDotQmail(account.home + "/.qmail", address: address, domain: domain) { return }
+        if try deliverDotQmail(account.home + "/.qmail", address: address, domain: domain) {
+            answerIfAway(account, domain: domain)
+            return
+        }
         // control/defaultdelivery
         if v.config.defaultDelivery, let text = try? FS.readText(v.qmail.control("defaultdelivery")) {
             let lines = Bytes.textLines(text).filter { !$0.hasPrefix("#") && !$0.isEmpty }
@@ -152,7 +162,9 @@ public final class Deliverer {
         if d.name != d.realDomain { own.append("\(a.name)@\(d.name)") }
         for alias in (try? v.aliasDomains(of: d.realDomain)) ?? [] where alias != d.name { own.append("\(a.name)@\(alias)") }
         switch VacationResponder(v).respond(account: a, settings: s, own: own, sender: sender, header: headers, now: Int(time(nil))) {
-        case .replied: say("vacation reply sent to \(Validate.printable(sender))")
+        case .replied:
+            Counters.add([.vacationReplies], home: v.home)
+            say("vacation reply sent to \(Validate.printable(sender))")
         case .skipped: break
         case .failed(let why): say(why)
         }

@@ -210,3 +210,30 @@ public enum JSON {
         }
     }
 }
+
+/// Which entries a reader wants: by domain (the domain and its accounts), account, action, who.
+public struct AuditFilter: Sendable {
+    public var domain: String?
+    public var user: String?
+    public var action: String?
+    public var who: String?
+
+    public init(domain: String? = nil, user: String? = nil, action: String? = nil, who: String? = nil) {
+        self.domain = domain?.lowercased()
+        self.user = user?.lowercased()
+        self.action = action
+        self.who = who
+    }
+
+    public func accepts(_ e: AuditEntry) -> Bool {
+        let o = e.object.lowercased()
+        if let d = domain {
+            let objectDomain = o.split(separator: " ").first.map { Validate.splitAddress(String($0)) }.map { $0.domain.isEmpty ? $0.user : $0.domain } ?? ""
+            if objectDomain != d && !(e.after ?? "").lowercased().hasSuffix(d) { return false }
+        }
+        if let u = user, o != u { return false }
+        if let a = action, e.action != a { return false }
+        if let w = who, e.who != w { return false }
+        return true
+    }
+}

@@ -99,6 +99,22 @@ extension Installation {
         }
     }
 
+    /// A new domain and its postmaster (what vadddomain does, for the API and the web pages):
+    /// the domain is rolled back when its postmaster can't be made.
+    @discardableResult
+    public func addDomain(_ name: String, postmasterPassword: ClearPassword) throws(VpopmailError) -> DomainInfo {
+        let d = try addDomain(name).domain
+        do {
+            suppressChangeHooks = true
+            defer { suppressChangeHooks = false }
+            try addUser(.init(name: UserName("postmaster")!, password: .clear(postmasterPassword), gecos: "Postmaster"), domain: d.name)
+        } catch {
+            try? deleteDomain(d.name)
+            throw error
+        }
+        return d
+    }
+
     /// Everything the stores keep about a real domain.
     func forgetDomain(_ d: DomainInfo) throws(VpopmailError) {
         try stores.accounts.domainDeleted(d.realDomain)
