@@ -291,7 +291,7 @@ struct API {
                 let d = try domain(v, r.param("domain"), k)
                 let user = try account(v, d, r.param("user")).name
                 let q = try lib { () throws(VpopmailError) in try quota.map { (q) throws(VpopmailError) in try Quota.parse(q) } }
-                var a = try lib { () throws(VpopmailError) in
+                let a = try lib { () throws(VpopmailError) in
                     try v.modifyUser(user, domain: d.realDomain) { (a) throws(VpopmailError) in
                         if let g = gecos {
                             guard !Validate.breaksLine(g) else { throw VpopmailError(.badChar) }
@@ -301,7 +301,7 @@ struct API {
                         for (bit, on) in set { if on { a.flags.insert(bit) } else { a.flags.remove(bit) } }
                     }
                 }
-                if q != nil { a = try lib { () throws(VpopmailError) in try v.setQuota(user, domain: d.realDomain, quota: a.quota) } }
+                if q != nil { try lib { () throws(VpopmailError) in try v.rebuildMaildirsize(a, domain: d) } }
                 return Reply.json(userView(v, a, d, full: true))
             }
         }
