@@ -52,8 +52,9 @@ extension Web {
                     aliases.append(["name": n, "domain": d.realDomain, "lines": ((try? v.aliasLines(n, d)) ?? nil)?.joined(separator: ", ") ?? ""])
                 }
                 let base = "/domains/\(Web.pathPart(d.realDomain))?q=\(Web.queryPart(q))&offset="
-                var data: [String: Any] = ["name": d.realDomain, "users": accounts.count, "items": Array(items), "aliases": aliases, "q": q,
-                                           "aliasDomains": ((try? v.aliasDomains(of: d.realDomain)) ?? []).joined(separator: ", ")]
+                var data: [String: Any] = ["name": d.realDomain, "users": accounts.count, "items": Array(items), "aliases": aliases, "q": q]
+                let aliasDomains = (try? v.aliasDomains(of: d.realDomain)) ?? []
+                if !aliasDomains.isEmpty { data["aliasDomains"] = aliasDomains.joined(separator: ", ") }
                 if offset > 0 { data["prev"] = base + "\(max(0, offset - per))" }
                 if offset + per < accounts.count { data["next"] = base + "\(offset + per)" }
                 return page("domain", d.realDomain, s, data)
