@@ -94,16 +94,23 @@ struct API {
         }
     }
 
+    /// A query parameter of at most `max` bytes.
+    static func query(_ r: Req, _ name: String, max: Int) throws(APIError) -> String? {
+        guard let v = r.query[name] else { return nil }
+        guard v.utf8.count <= max else { throw APIError(.badRequest, "invalid", "\(name) is longer than \(max) bytes") }
+        return v
+    }
+
     static func paging(_ r: Req) throws(APIError) -> (offset: Int, limit: Int, search: String) {
         let offset = try r.query["offset"].map { (s) throws(APIError) -> Int in
-            guard let n = Int(s), n >= 0 else { throw APIError(.badRequest, "invalid", "offset must be a whole number, 0 or more") }
+            guard let n = Int(s), n >= 0, n <= 1_000_000_000 else { throw APIError(.badRequest, "invalid", "offset must be a whole number from 0 to 1000000000") }
             return n
         } ?? 0
         let limit = try r.query["limit"].map { (s) throws(APIError) -> Int in
             guard let n = Int(s), n >= 1, n <= 1000 else { throw APIError(.badRequest, "invalid", "limit must be from 1 to 1000") }
             return n
         } ?? 100
-        return (offset, limit, (r.query["search"] ?? "").lowercased())
+        return (offset, limit, (try query(r, "search", max: 255) ?? "").lowercased())
     }
 
     // MARK: - Views
@@ -451,7 +458,7 @@ struct API {
             // A domain's limits are the operator's: a key for all domains.
             let k = try key(r, write: true, allDomains: true)
             let o = try r.jsonObject()
-            try API.only(o, Set(API.limitInts.map(\.0) + API.limitBools.map(\.0)))
+            try API.only(o, Set(API.limitInts.map(\.0) + API.limitBools.map(\.0) + ["diskQuotaMB", "defaultQuotaMB"]))
             return try backend.with(actor(k, r)) { (v) throws(APIError) in
                 let d = try domain(v, r.param("domain"), k)
                 var l = try lib { () throws(VpopmailError) in try v.limits(d) }
@@ -531,7 +538,8 @@ struct API {
                 guard let n = Int(s), n >= 1, n <= 10000 else { throw APIError(.badRequest, "invalid", "limit must be from 1 to 10000") }
                 return n
             } ?? 100
-            let filter = AuditFilter(domain: r.query["domain"], user: r.query["user"], action: r.query["action"])
+            let filter = AuditFilter(domain: try API.query(r, "domain", max: 255), user: try API.query(r, "user", max: 320),
+                                     action: try API.query(r, "action", max: 64))
             return try backend.with(actor(k, r)) { (v) throws(APIError) in
                 let entries = try lib { () throws(VpopmailError) in try v.auditEntries(limit: limit) { filter.accepts($0) } }
                 return Reply.json(["items": entries.map(API.auditView)])
@@ -547,23 +555,25 @@ struct API {
     }
 }
 
-/// What JSONSerialization gives, told apart: true/false are not 1/0, 2.5 is not 2.
+/// What JSONSerialization gives, told apart: true/false (objCType "c") are not 1/0, 2.5 is not 2.
 enum JSONValue {
     static func bool(_ x: Any) -> Bool? {
-        if let n = x as? NSNumber, !(x is Bool) && type(of: x) != Bool.self {
-            return String(cString: n.objCType) == "c" ? n.boolValue : nil
-        }
-        return x as? Bool
+        guard let n = x as? NSNumber, String(cString: n.objCType) == "c" else { return nil }
+        return n.boolValue
     }
 
     static func int(_ x: Any) -> Int? {
-        if x is Bool || type(of: x) == Bool.self { return nil }
-        if let n = x as? NSNumber {
-            if String(cString: n.objCType) == "c" { return nil }
+        guard let n = x as? NSNumber else { return nil }
+        switch String(cString: n.objCType) {
+        case "c": return nil
+        case "d", "f":
             let d = n.doubleValue
             guard d.rounded() == d, abs(d) < 9e15 else { return nil }
             return Int(d)
+        case "Q", "L":
+            return n.uint64Value <= UInt64(Int.max) ? Int(n.uint64Value) : nil
+        default:
+            return n.intValue
         }
-        return nil
     }
 }

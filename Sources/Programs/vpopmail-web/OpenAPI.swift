@@ -22,14 +22,23 @@ enum OpenAPI {
     }
     static func nullable(_ s: J) -> J { ["oneOf": [s, ["type": "null"]]] }
 
+    /// What the library accepts, so that a generated valid request is one it takes.
+    static let domainPattern = "^([a-z0-9]([a-z0-9-]{0,20}[a-z0-9])?\\.){1,3}[a-z]{2,8}$"
+    static let userPattern = "^[a-z0-9]([a-z0-9._-]{0,30}[a-z0-9])?$"
+    static let ipPattern = "^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])$"
+    static let quotaPattern = "^([0-9]{1,6}[MmKkGg]?|NOQUOTA)$"
+    static let addressPattern = "^[a-z0-9]([a-z0-9._+-]{0,30}[a-z0-9])?@([a-z0-9]([a-z0-9-]{0,20}[a-z0-9])?\\.){1,3}[a-z]{2,8}$"
+    static let linePattern = "^&?[a-z0-9]([a-z0-9._+-]{0,30}[a-z0-9])?@([a-z0-9]([a-z0-9-]{0,20}[a-z0-9])?\\.){1,3}[a-z]{2,8}$"
+    nonisolated(unsafe) static let passwordSchema: J = ["type": "string", "minLength": 8, "maxLength": 128, "pattern": "^[!-~]{8,128}$"]
+
     nonisolated(unsafe) static let pathParams: [String: J] = [
-        "domain": ["name": "domain", "in": "path", "required": true, "description": "A domain or one of its alias domains", "schema": ["type": "string", "minLength": 1, "maxLength": 255]],
-        "user": ["name": "user", "in": "path", "required": true, "description": "An account name", "schema": ["type": "string", "minLength": 1, "maxLength": 64]],
+        "domain": ["name": "domain", "in": "path", "required": true, "description": "A domain or one of its alias domains", "schema": ["type": "string", "minLength": 1, "maxLength": 255], "example": "example.com"],
+        "user": ["name": "user", "in": "path", "required": true, "description": "An account name", "schema": ["type": "string", "minLength": 1, "maxLength": 64], "example": "postmaster"],
         "alias": ["name": "alias", "in": "path", "required": true, "description": "An alias domain, or an alias's name", "schema": ["type": "string", "minLength": 1, "maxLength": 255]],
         "ip": ["name": "ip", "in": "path", "required": true, "schema": ["type": "string", "minLength": 1, "maxLength": 64]],
     ]
     nonisolated(unsafe) static let paging: [J] = [
-        ["name": "offset", "in": "query", "schema": ["type": "integer", "minimum": 0]],
+        ["name": "offset", "in": "query", "schema": ["type": "integer", "minimum": 0, "maximum": 1_000_000_000]],
         ["name": "limit", "in": "query", "schema": ["type": "integer", "minimum": 1, "maximum": 1000]],
         ["name": "search", "in": "query", "schema": ["type": "string", "maxLength": 255]],
     ]
@@ -93,29 +102,28 @@ enum OpenAPI {
             "Error": obj(["error": obj(["code": str, "message": str], required: ["code", "message"])], required: ["error"]),
             "Domain": obj(["name": str, "aliasDomains": arr(str), "aliasOf": str, "users": int, "directory": str, "uid": int, "gid": int], required: ["name", "aliasDomains"]),
             "DomainPage": page("Domain"),
-            "NewDomain": obj(["name": ["type": "string", "minLength": 1, "maxLength": 255],
-                              "postmasterPassword": ["type": "string", "minLength": 1, "maxLength": 128]], required: ["name", "postmasterPassword"]),
+            "NewDomain": obj(["name": ["type": "string", "pattern": domainPattern], "postmasterPassword": passwordSchema], required: ["name", "postmasterPassword"]),
             "NameList": obj(["items": arr(str)], required: ["items"]),
-            "NewAliasDomain": obj(["name": ["type": "string", "minLength": 1, "maxLength": 255]], required: ["name"]),
+            "NewAliasDomain": obj(["name": ["type": "string", "pattern": domainPattern]], required: ["name"]),
             "UserSummary": obj(userProps, required: ["name", "address", "gecos", "quota"]),
             "User": obj(fullUser, required: ["name", "address", "gecos", "quota", "home", "flags", "usage", "lastLogin", "secondFactor", "appPasswords", "vacation"]),
             "UserPage": page("UserSummary"),
-            "NewUser": obj(["name": ["type": "string", "minLength": 1, "maxLength": 64], "password": ["type": "string", "minLength": 1, "maxLength": 128],
-                            "gecos": ["type": "string", "maxLength": 64], "quota": ["type": "string", "maxLength": 20]], required: ["name", "password"]),
-            "UserChange": obj(["gecos": ["type": "string", "maxLength": 64], "quota": ["type": "string", "maxLength": 20], "flags": flags]),
-            "Password": obj(["password": ["type": "string", "minLength": 1, "maxLength": 128]], required: ["password"]),
-            "Forwards": obj(["addresses": arr(["type": "string", "maxLength": 254], max: 20), "keepCopy": bool], required: ["addresses"]),
+            "NewUser": obj(["name": ["type": "string", "pattern": userPattern], "password": passwordSchema,
+                            "gecos": ["type": "string", "pattern": "^[ -9;-~]{0,64}$"], "quota": ["type": "string", "pattern": quotaPattern]], required: ["name", "password"]),
+            "UserChange": obj(["gecos": ["type": "string", "pattern": "^[ -9;-~]{0,64}$"], "quota": ["type": "string", "pattern": quotaPattern], "flags": flags]),
+            "Password": obj(["password": passwordSchema], required: ["password"]),
+            "Forwards": obj(["addresses": arr(["type": "string", "pattern": addressPattern], max: 20), "keepCopy": bool], required: ["addresses"]),
             "Vacation": obj(["enabled": bool, "active": bool, "subject": str, "body": str, "periodDays": int,
                              "start": nullable(int), "end": nullable(int)], required: ["enabled"]),
-            "VacationSet": obj(["subject": ["type": "string", "maxLength": 200], "body": ["type": "string", "maxLength": 16384],
-                                "start": ["type": "integer", "minimum": 0], "end": ["type": "integer", "minimum": 0],
+            "VacationSet": obj(["subject": ["type": "string", "pattern": "^[ -~]{0,200}$"], "body": ["type": "string", "maxLength": 16384, "pattern": "^[^\\r\\u0000]*$"],
+                                "start": ["type": "integer", "minimum": 0, "maximum": 4_000_000_000], "end": ["type": "integer", "minimum": 0, "maximum": 4_000_000_000],
                                 "periodDays": ["type": "integer", "minimum": 1, "maximum": 365]], required: ["subject", "body"]),
             "Alias": obj(["name": str, "lines": arr(str)], required: ["name", "lines"]),
             "AliasList": obj(["items": arr(ref("Alias"))], required: ["items"]),
-            "AliasSet": obj(["lines": arr(["type": "string", "minLength": 1, "maxLength": 160], max: 100)], required: ["lines"]),
+            "AliasSet": obj(["lines": ["type": "array", "items": ["type": "string", "pattern": linePattern], "minItems": 1, "maxItems": 100]], required: ["lines"]),
             "Limits": obj(limitProps),
             "LastLogins": obj(["items": arr(obj(["user": str, "time": int, "ip": str], required: ["user", "time", "ip"]))], required: ["items"]),
-            "IPMapEntry": obj(["ip": ["type": "string", "minLength": 1, "maxLength": 64], "domain": ["type": "string", "minLength": 1, "maxLength": 255]], required: ["ip", "domain"]),
+            "IPMapEntry": obj(["ip": ["type": "string", "pattern": ipPattern], "domain": ["type": "string", "pattern": domainPattern]], required: ["ip", "domain"]),
             "IPMapList": obj(["items": arr(ref("IPMapEntry"))], required: ["items"]),
             "AuditList": obj(["items": arr(obj(["time": int, "who": str, "via": str, "from": str, "action": str, "object": str,
                                                  "before": nullable(str), "after": nullable(str)],

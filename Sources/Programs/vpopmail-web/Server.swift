@@ -193,9 +193,10 @@ final class RouteTable: @unchecked Sendable {
         return nil
     }
 
-    func pathExists(_ path: String) -> Bool {
+    /// The methods a path is served with (none: no such path).
+    func methods(_ path: String) -> [String] {
         let parts = path.split(separator: "/")
-        return routes.contains { $0.match(parts) != nil }
+        return routes.filter { $0.match(parts) != nil }.map(\.method)
     }
 }
 

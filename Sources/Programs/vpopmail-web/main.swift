@@ -99,7 +99,12 @@ let responder = CallbackResponder<WebContext> { request, context in
     let response: Response
     do {
         guard let (r, params) = table.find(method, path) else {
-            if table.pathExists(path) { throw APIError(.methodNotAllowed, "method_not_allowed", "\(method) is not allowed here") }
+            let allowed = table.methods(path)
+            if !allowed.isEmpty {
+                var e = APIError(.methodNotAllowed, "method_not_allowed", "\(method) is not allowed here").response
+                e.headers[.allow] = allowed.joined(separator: ", ")
+                throw PageExit(e)
+            }
             throw APIError(.notFound, "not_found", "no such path")
         }
         route = r.template
