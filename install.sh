@@ -41,6 +41,10 @@ for p in vchkpw vdelivermail vpopmaild $(ls "$bindir" | grep -E '^(vpopmail|vchk
   mv -f "$VPOPMAIL_HOME/bin/$p.new" "$VPOPMAIL_HOME/bin/$p"
 done
 
+# vpopmail-web (docs/web.md): a server of its own (SwiftNIO, Hummingbird), stripped.
+install -s -m 0711 -o root -g root "$bindir/vpopmail-web" "$VPOPMAIL_HOME/bin/vpopmail-web.new"
+mv -f "$VPOPMAIL_HOME/bin/vpopmail-web.new" "$VPOPMAIL_HOME/bin/vpopmail-web"
+
 conf="$VPOPMAIL_HOME/etc/vpopmail.conf"
 if [ ! -e "$conf" ]; then
   cp etc/vpopmail.conf "$conf"
@@ -52,6 +56,19 @@ fi
 [ -e "$VPOPMAIL_HOME/etc/tcp.smtp" ] || printf '127.:allow,RELAYCLIENT=""\n' > "$VPOPMAIL_HOME/etc/tcp.smtp"
 # vchkpw's throttling state: root's, writable by the vchkpw group for a vchkpw run as vpopmail.
 [ -e "$VPOPMAIL_HOME/etc/login-failures" ] || install -m 0660 -o root -g vchkpw /dev/null "$VPOPMAIL_HOME/etc/login-failures"
+# The event counters every program adds to (/metrics) and the audit log: root's, writable by
+# the vchkpw group (vchkpw and vdelivermail as the vpopmail user, qmailadmin on libvpopmail).
+if [ ! -e "$VPOPMAIL_HOME/etc/counters" ]; then
+  head -c 4096 /dev/zero > "$VPOPMAIL_HOME/etc/counters.new"
+  chown root:vchkpw "$VPOPMAIL_HOME/etc/counters.new"
+  chmod 0660 "$VPOPMAIL_HOME/etc/counters.new"
+  mv "$VPOPMAIL_HOME/etc/counters.new" "$VPOPMAIL_HOME/etc/counters"
+fi
+[ -e "$VPOPMAIL_HOME/etc/audit.log" ] || install -m 0660 -o root -g vchkpw /dev/null "$VPOPMAIL_HOME/etc/audit.log"
+# The systemd unit of vpopmail-web (copy it to /etc/systemd/system/).
+install -d -m 0755 -o root -g root "$VPOPMAIL_HOME/etc/systemd"
+sed "s|@VPOPMAIL_HOME@|$VPOPMAIL_HOME|g" etc/vpopmail-web.service > "$VPOPMAIL_HOME/etc/systemd/vpopmail-web.service"
+chmod 0644 "$VPOPMAIL_HOME/etc/systemd/vpopmail-web.service"
 # A fail2ban filter and jail for the login failures (copy them to /etc/fail2ban/).
 install -d -m 0755 -o root -g root "$VPOPMAIL_HOME/etc/fail2ban" "$VPOPMAIL_HOME/etc/fail2ban/filter.d" "$VPOPMAIL_HOME/etc/fail2ban/jail.d"
 install -m 0644 -o root -g root etc/fail2ban/filter.d/vpopmail.conf "$VPOPMAIL_HOME/etc/fail2ban/filter.d/vpopmail.conf"

@@ -18,3 +18,12 @@ ensure_vpopmail_user() {
   getent group vchkpw >/dev/null || groupadd -g 89 vchkpw
   getent passwd vpopmail >/dev/null || useradd -u 89 -g 89 -M -d "$1" -s /usr/sbin/nologin vpopmail 2>/dev/null
 }
+
+# ensure_pip MODULE=PACKAGE ...: PyPI packages whose module does not import yet.
+ensure_pip() {
+  need=""
+  for mp in "$@"; do
+    python3 -c "import ${mp%%=*}" 2>/dev/null || need="$need ${mp#*=}"
+  done
+  if [ -n "$need" ]; then python3 -m pip install -q $need; fi
+}

@@ -56,8 +56,11 @@ class Site:
         with open(q, "w") as f:
             f.write("#!/bin/sh\nn=$(date +%%s%%N)\ncat > %s/$n.msg\ncat <&1 > %s/$n.env\n" % (self.queue_dir, self.queue_dir))
         os.chmod(q, 0o755)
+        # The store: the cdb files, or another (VPOP_WEB_STORE=sqlite) for the same tests.
+        store = os.environ.get("VPOP_WEB_STORE", "cdb")
         with open(self.home + "/etc/vpopmail.conf", "w") as f:
-            f.write(("" if "throttle" in config else "throttle = n\n") + "vacation-queue = %s\n" % q + config)
+            f.write(("" if store == "cdb" else "auth-module = %s\n" % store)
+                    + ("" if "throttle" in config else "throttle = n\n") + "vacation-queue = %s\n" % q + config)
         # As install.sh makes it: root's, writable by the vchkpw group (vdelivermail runs as the
         # vpopmail user).
         with open(self.home + "/etc/counters", "wb") as f:

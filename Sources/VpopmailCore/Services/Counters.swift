@@ -79,12 +79,4 @@ public enum Counters {
         for c in Counter.allCases { out[c] = UInt64(littleEndian: buf[c.rawValue]) }
         return out
     }
-
-    /// Makes the file (zeros) when missing.
-    public static func create(home: String, group: UInt32?) throws(SystemError) {
-        let p = path(home: home)
-        if FS.exists(p) { return }
-        try FS.writeAtomic(p, [UInt8](repeating: 0, count: Counter.slots * 8), mode: 0o660)
-        if let g = group { _ = chown(p, 0, g) }
-    }
 }
