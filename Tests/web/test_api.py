@@ -1,9 +1,9 @@
 """The REST API, the audit log, vacation replies, app passwords' place in vchkpw and /metrics,
 through the built programs: vpopmail-web on a throw-away tree, the commands, vchkpw and
 vdelivermail as processes."""
-import glob, json, os, time, unittest
+import glob, json, os, ssl, subprocess, time, unittest, urllib.error, urllib.request
 
-from webtest import Site, read
+from webtest import BUILD, Site, free_port, read
 
 
 class API(unittest.TestCase):
@@ -43,6 +43,13 @@ class API(unittest.TestCase):
         st, b = s.call("PATCH", "/api/v1/domains/other.org/users/postmaster", key=self.one, body={"flags": {"systemAdmin": True}})
         self.assertEqual(st, 403)
         self.assertEqual(s.call("POST", "/api/v1/domains", key=self.one, body={"name": "x.net", "postmasterPassword": "p-1-secret"})[0], 403)
+        # A system admin's account in other.org: out of reach of the key for other.org.
+        s.call("POST", "/api/v1/domains/other.org/users", key=self.rw, body={"name": "boss", "password": "boss-secret-1"})
+        self.assertEqual(s.call("PATCH", "/api/v1/domains/other.org/users/boss", key=self.rw, body={"flags": {"systemAdmin": True}})[0], 200)
+        for method, path, body in [("PUT", "/password", {"password": "taken-over-1"}), ("PATCH", "", {"gecos": "x"}), ("DELETE", "", None)]:
+            st, b = s.call(method, "/api/v1/domains/other.org/users/boss" + path, key=self.one, body=body)
+            self.assertEqual(st, 403, (method, path, b))
+        self.assertEqual(s.vchkpw("boss@other.org", "boss-secret-1", "143"), 0)
         # Keys are kept hashed: the file never holds one.
         keys = read(s.home + "/etc/api-keys")
         self.assertNotIn(self.rw, keys)
@@ -219,6 +226,38 @@ class API(unittest.TestCase):
         self.assertIn("vpopmail_throttled_keys", lines)
         self.assertTrue(any(k.startswith('vpopmail_http_requests_total{kind="api",method="POST",route="/api/v1/domains/{domain}/users",status="201"}') for k in lines))
         self.assertTrue(any(k.startswith("vpopmail_http_request_duration_seconds_bucket") for k in lines))
+
+    def test_tls(self):
+        # --tls-cert/--tls-key as for vpopmaild: HTTPS, TLS 1.2 or later.
+        s = self.site
+        cert, key = s.root + "/cert.pem", s.root + "/key.pem"
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert, "-days", "1",
+                        "-subj", "/CN=localhost"], check=True, capture_output=True)
+        port = free_port()
+        p = subprocess.Popen([BUILD + "/vpopmail-web", "--listen", "127.0.0.1:%d" % port, "--tls-cert", cert, "--tls-key", key],
+                             env=s.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            ctx = ssl.create_default_context(cafile=cert)
+            ctx.check_hostname = False
+            for _ in range(100):
+                try:
+                    body = urllib.request.urlopen("https://127.0.0.1:%d/health" % port, context=ctx, timeout=2).read()
+                    break
+                except (urllib.error.URLError, ConnectionError):
+                    time.sleep(0.1)
+            self.assertEqual(body, b"ok\n")
+            old = ssl.create_default_context(cafile=cert)
+            old.check_hostname = False
+            old.maximum_version = ssl.TLSVersion.TLSv1_1
+            with self.assertRaises(Exception):
+                urllib.request.urlopen("https://127.0.0.1:%d/health" % port, context=old, timeout=2).read()
+        finally:
+            p.terminate()
+            self.assertEqual(p.wait(timeout=15), 0)
+        # A half-given pair is refused at start.
+        r = subprocess.run([BUILD + "/vpopmail-web", "--tls-cert", cert], env=s.env, capture_output=True, text=True)
+        self.assertEqual(r.returncode, 100)
+        self.assertIn("--tls-cert and --tls-key go together", r.stderr)
 
     def test_zz_sigterm(self):
         # Last: the server stops cleanly (exit 0) on SIGTERM.

@@ -4,14 +4,14 @@ an account; the account's user sets a vacation message and makes an app password
 logs in through vchkpw (and the main password, once kept off POP/IMAP, no longer does); a
 domain admin is refused another domain; what users typed is shown escaped. Screenshots of the
 main pages go to $VPOP_SCREENSHOTS (docs/screenshots when refreshing the committed ones)."""
-import os, re, tempfile, time, unittest
+import os, re, subprocess, tempfile, time, unittest
 
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
-from webtest import Site, next_step_code, read, totp
+from webtest import BUILD, Site, next_step_code, read, totp
 
 
 def browser(width=1100, height=900, phone=False):
@@ -208,6 +208,10 @@ class Browser(unittest.TestCase):
         self.assertEqual(s.vchkpw("frank@example.com", "frank-secret-1", "143"), 3)
         self.assertEqual(s.vchkpw("frank@example.com", "frank-secret-1", "25"), 0)
         self.assertEqual(s.vchkpw("frank@example.com", app, "143"), 0)
+        # vpopmaild takes the app password too, as the user only.
+        r = subprocess.run([BUILD + "/vpopmaild"], input=("login frank@example.com %s\r\nquit\r\n" % app).encode(), capture_output=True,
+                           env=dict(s.env, TCPREMOTEIP="127.0.0.9", TCPLOCALIP="127.0.0.1"))
+        self.assertIn(b"+OK", r.stdout.split(b"\r\n", 1)[1])
         # Revoked: the app password no longer logs in.
         self.click(element=self.b.find_element(By.CSS_SELECTOR, "button[id^=revoke-]"))
         self.assertIn("revoked", self.text())
@@ -237,7 +241,16 @@ class Browser(unittest.TestCase):
         self.assertIn("CSRF", self.text())
         self.assertNotEqual(self.site.run("vuserinfo", "mallory@other.org", check=False).returncode, 0)
 
-    def test_4_phone(self):
+    def test_4_domain_admin_not_over_a_system_admin(self):
+        # postmaster@example.com administers example.com, where admin@ is a system admin.
+        self.login("postmaster@example.com", "pm-secret-1")
+        self.go("/domains/example.com/users/admin")
+        self.fill(password="taken-over-1")
+        self.click("set-password")
+        self.assertIn("Only a super admin", self.text())
+        self.assertEqual(self.site.vchkpw("admin@example.com", "admin-secret-1", "143"), 0)
+
+    def test_5_phone(self):
         b = browser(390, 844, phone=True)
         try:
             b.get(self.site.url("/login", host="localhost"))

@@ -51,6 +51,16 @@ struct API {
         return a
     }
 
+    /// An account `k` may change: a key for some domains never changes a system admin's
+    /// account (its password would open every domain).
+    func changeable(_ v: Installation, _ d: DomainInfo, _ user: String, _ k: APIKey) throws(APIError) -> Account {
+        let a = try account(v, d, user)
+        if a.flags.contains(.systemAdmin) && k.domains != nil {
+            throw APIError(.forbidden, "forbidden", "only a key for all domains changes a system administrator's account")
+        }
+        return a
+    }
+
     // MARK: - Fields
 
     static func string(_ o: [String: Any], _ k: String, required: Bool = false, max: Int = 1024) throws(APIError) -> String? {
@@ -296,7 +306,7 @@ struct API {
             }
             return try backend.with(actor(k, r)) { (v) throws(APIError) in
                 let d = try domain(v, r.param("domain"), k)
-                let user = try account(v, d, r.param("user")).name
+                let user = try changeable(v, d, r.param("user"), k).name
                 let q = try lib { () throws(VpopmailError) in try quota.map { (q) throws(VpopmailError) in try Quota.parse(q) } }
                 let a = try lib { () throws(VpopmailError) in
                     try v.modifyUser(user, domain: d.realDomain) { (a) throws(VpopmailError) in
@@ -319,7 +329,7 @@ struct API {
             let pw = try API.string(o, "password", required: true, max: LengthLimits.maxClearPassword)!
             return try backend.with(actor(k, r)) { (v) throws(APIError) in
                 let d = try domain(v, r.param("domain"), k)
-                let user = try account(v, d, r.param("user")).name
+                let user = try changeable(v, d, r.param("user"), k).name
                 try lib { () throws(VpopmailError) in try v.setPassword(user, domain: d.realDomain, password: try v.clearPassword(pw), force: true) }
                 return Reply.noContent()
             }
@@ -328,7 +338,7 @@ struct API {
             let k = try key(r, write: true, domain: r.param("domain"))
             return try backend.with(actor(k, r)) { (v) throws(APIError) in
                 let d = try domain(v, r.param("domain"), k)
-                let user = try account(v, d, r.param("user")).name
+                let user = try changeable(v, d, r.param("user"), k).name
                 try lib { () throws(VpopmailError) in try v.deleteUser(user, domain: d.realDomain) }
                 return Reply.noContent()
             }

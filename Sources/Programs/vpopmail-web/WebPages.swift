@@ -103,6 +103,7 @@ extension Web {
             return try with(s, r) { (v) throws(PageExit) in
                 let d = try allowDomain(s, v, r.param("domain"))
                 let back = "/domains/\(Web.pathPart(d.realDomain))/users/\(Web.pathPart(r.param("user")))"
+                try changeable(s, v, d, r.param("user"), back: back)
                 try call(s, back: back) { () throws(VpopmailError) in
                     try v.setPassword(r.param("user"), domain: d.realDomain, password: try v.clearPassword(r.form["password"] ?? ""))
                 }
@@ -114,6 +115,7 @@ extension Web {
             return try with(s, r) { (v) throws(PageExit) in
                 let d = try allowDomain(s, v, r.param("domain"))
                 let back = "/domains/\(Web.pathPart(d.realDomain))/users/\(Web.pathPart(r.param("user")))"
+                try changeable(s, v, d, r.param("user"), back: back)
                 try call(s, back: back) { () throws(VpopmailError) in
                     _ = try v.setQuota(r.param("user"), domain: d.realDomain, quota: try Quota.parse((r.form["quota"] ?? "").trimmingCharacters(in: .whitespaces)))
                 }
@@ -131,6 +133,7 @@ extension Web {
                 if r.param("user").lowercased() == s.user && d.realDomain == s.domain {
                     throw PageExit(message(s, "Not deleted", "You can't delete the account you are logged in with.", back: back, status: .conflict))
                 }
+                try changeable(s, v, d, r.param("user"), back: back)
                 try call(s, back: back) { () throws(VpopmailError) in try v.deleteUser(r.param("user"), domain: d.realDomain) }
                 return Reply.redirect(back)
             }
@@ -176,6 +179,17 @@ extension Web {
                 try call(s, back: "/api-keys") { () throws(VpopmailError) in try v.revokeAPIKey(r.param("id")) }
                 return Reply.redirect("/api-keys")
             }
+        }
+    }
+
+    /// An account a domain admin may change: in its domain, and not a system admin (whose
+    /// password would make the domain admin a super admin).
+    func changeable(_ s: Session, _ v: Installation, _ d: DomainInfo, _ user: String, back: String) throws(PageExit) {
+        guard let (a, _) = try call(s, back: back, { () throws(VpopmailError) in try v.user(user, domain: d.realDomain) }) else {
+            throw PageExit(message(s, "No such account", "There is no account \(user)@\(d.realDomain).", back: back, status: .notFound))
+        }
+        if a.flags.contains(.systemAdmin) && s.role != .superAdmin {
+            throw PageExit(message(s, "Not allowed", "Only a super admin changes a system administrator's account.", back: back, status: .forbidden))
         }
     }
 
