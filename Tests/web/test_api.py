@@ -98,6 +98,11 @@ class API(unittest.TestCase):
         self.assertEqual(s.call("DELETE", "/api/v1/domains/example.com/users/bulk00", key=k)[0], 204)
         self.assertEqual(s.call("GET", "/api/v1/domains/example.com/users/bulk00", key=k)[0], 404)
         self.assertFalse(os.path.exists(s.home + "/domains/example.com/bulk00"))
+        # What a command changes meanwhile, the long-running server sees at once.
+        s.run("vmoduser", "-c", "Set By Command", "alice@example.com")
+        s.run("vadduser", "late@example.com", "late-secret-1")
+        self.assertEqual(s.call("GET", "/api/v1/domains/example.com/users/alice", key=k)[1]["gecos"], "Set By Command")
+        self.assertEqual(s.call("GET", "/api/v1/domains/example.com/users/late", key=k)[0], 200)
 
     def test_domains_aliases_limits_ipmap(self):
         s, k = self.site, self.rw
