@@ -145,6 +145,13 @@ struct CClient {
         #expect(!FileManager.default.fileExists(atPath: s.domainDir("capi.example") + "/ann"))
         #expect(try c.call("vdeldomain", "capi.example") == "0 Success")
         #expect(try s.run(["vdominfo", "capi.example"]).status != 0)
+        // Every change is in the audit log, named as the C program's (docs/audit.md).
+        let audit = (try? String(contentsOfFile: s.home + "/etc/audit.log", encoding: .utf8)) ?? ""
+        let mine = audit.split(separator: "\n").filter { $0.contains("\"via\":\"capi:capi-client\"") }
+        for action in ["add_domain", "add_user", "del_user", "del_domain"] {
+            #expect(mine.contains { $0.contains("\"action\":\"\(action)\"") }, "no \(action) by the C client in the audit log")
+        }
+        #expect(!audit.contains("Ann-secret-1") && !audit.contains("Pm-secret-1"))
     }
 
     /// vauth_user counts failures in vchkpw's throttling state: after three wrong passwords the

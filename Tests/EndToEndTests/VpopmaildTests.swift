@@ -112,6 +112,15 @@ import Testing
         #expect(s.read(s.domainDir("example.com") + "/vpasswd") == before)
         let quota = try session(s, "slogin joe@example.com Joe-secret-1\nwrite_file joe@example.com/Maildir/maildirsize\n0S\n.\nquit\n")
         #expect(quota == "+OK \r\n+OK \r\n-ERR 26.1513 Unauthorized Directory.\r\n+OK \r\n", "\(quota)")
+        // A user's secrets and vacation are the library's too.
+        let secrets = try session(s, "slogin joe@example.com Joe-secret-1\nwrite_file joe@example.com/.vpopmail-secrets\napp x\n.\n"
+                                     + "write_file joe@example.com/.vacation\nsubject x\n.\nquit\n")
+        #expect(secrets == "+OK \r\n+OK \r\n-ERR 26.1513 Unauthorized Directory.\r\n-ERR 26.1513 Unauthorized Directory.\r\n+OK \r\n", "\(secrets)")
+        // A change through vpopmaild is in the audit log: who logged in, from where.
+        _ = try session(s, "slogin postmaster@example.com Pm-secret-1\nadd_user kim@example.com Kim-secret-1\nquit\n")
+        let audit = s.read(s.home + "/etc/audit.log") ?? ""
+        #expect(audit.contains("\"who\":\"postmaster@example.com\",\"via\":\"vpopmaild\",\"from\":\"192.0.2.5\",\"action\":\"add_user\",\"object\":\"kim@example.com\""), "\(audit)")
+        #expect(!audit.contains("Kim-secret-1"))
     }
 
     /// Failed logins count in vchkpw's throttling state (by address and login), and the log

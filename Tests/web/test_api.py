@@ -182,6 +182,11 @@ class API(unittest.TestCase):
         s.run("vvacation", "-s", "Gone fishing", "-m", "-", "carol@example.com", input=b"Fishing.\n")
         self.assertIn(b"subject: Gone fishing", s.run("vvacation", "-q", "carol@example.com").stdout)
         self.assertEqual(s.call("GET", "/api/v1/domains/example.com/users/carol/vacation", key=k)[1]["subject"], "Gone fishing")
+        # The reply from a .qmail line (`| vvacation -r carol@example.com`), as qmail-local runs it.
+        s.run("vvacation", "-r", "carol@example.com", input=msg.encode(), env={"SENDER": "jay@remote.test"})
+        replies = sorted(glob.glob(s.queue_dir + "/*.msg"))
+        self.assertEqual(len(replies), before + 3)
+        self.assertIn("Subject: Gone fishing\n", read(replies[-1]))
         self.assertEqual(s.call("DELETE", "/api/v1/domains/example.com/users/carol/vacation", key=k)[0], 204)
         self.assertEqual(s.call("GET", "/api/v1/domains/example.com/users/carol/vacation", key=k)[1], {"enabled": False})
 
