@@ -152,6 +152,17 @@ class Browser(unittest.TestCase):
         self.assertIn("frank", self.text())
         self.shot("domain")
         self.assertEqual(s.vchkpw("frank@example.com", "frank-secret-1", "143"), 0)
+        # An alias from the page (addresses only), seen by valias; then deleted.
+        self.fill(alias="sales", alias_to="frank@example.com\nboss@remote.test")
+        self.click("add-alias")
+        self.assertIn("&frank@example.com, &boss@remote.test", self.text())
+        self.assertIn(b"&boss@remote.test", s.run("valias", "-s", "sales@example.com").stdout)
+        self.fill(alias="evil", alias_to="|/bin/sh -c id")
+        self.click("add-alias")
+        self.assertIn("not a forwarding address", self.text())
+        self.go("/domains/example.com")
+        self.click("delete-alias-sales")
+        self.assertNotEqual(s.run("valias", "-s", "sales@example.com", check=False).stdout.count(b"&boss"), 1)
         # An API key needs a fresh second-factor code.
         self.go("/api-keys")
         self.fill(k_label="billing", k_code="123456")
@@ -185,6 +196,14 @@ class Browser(unittest.TestCase):
         replies = [f for f in os.listdir(s.queue_dir) if f.endswith(".msg")]
         self.assertEqual(len(replies), 1)
         self.assertIn("Subject: On holiday", read(os.path.join(s.queue_dir, replies[0])))
+        # Forwards, one address per line, a copy kept: the .qmail vdelivermail runs.
+        self.fill(forwards="frank@elsewhere.test\nfrank2@elsewhere.test")
+        self.click("set-forwards")
+        self.assertIn("forwards are saved", self.text())
+        self.assertEqual(read(s.home + "/domains/example.com/frank/.qmail"), "&frank@elsewhere.test\n&frank2@elsewhere.test\n./Maildir/\n")
+        self.fill(forwards="")
+        self.click("set-forwards")
+        self.assertFalse(os.path.exists(s.home + "/domains/example.com/frank/.qmail"))
         # An app password for IMAP and SMTP, shown once; vchkpw takes it for those only.
         self.fill(app_label="Phone <b>mail</b>")
         self.click("add-app-password")

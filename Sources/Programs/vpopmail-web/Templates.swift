@@ -86,8 +86,19 @@ enum Templates {
     <label for="password">Password</label><input id="password" name="password" type="password" autocomplete="new-password" required>
     <label for="quota">Quota (e.g. 500M; empty for the domain's default)</label><input id="quota" name="quota">
     <button id="add-user">Add account</button></form></section>
-    <section><h2>Aliases and forwards</h2><table><tbody>{{#aliases}}<tr><td>{{name}}@{{domain}}</td><td>{{lines}}</td></tr>{{/aliases}}
-    {{^aliases}}<tr><td class="muted">None.</td></tr>{{/aliases}}</tbody></table></section>{{> footer}}
+    <section><h2>Aliases and forwards</h2><table><tbody>{{#aliases}}<tr><td>{{name}}@{{domain}}</td><td>{{lines}}</td>
+    <td><form class="inline" method="post" action="/domains/{{domain}}/aliases/{{name}}/delete"><input type="hidden" name="csrf" value="{{csrf}}"><button class="danger" id="delete-alias-{{name}}">Delete</button></form></td></tr>{{/aliases}}
+    {{^aliases}}<tr><td class="muted">None.</td></tr>{{/aliases}}</tbody></table>
+    <form method="post" action="/domains/{{name}}/aliases"><input type="hidden" name="csrf" value="{{session.csrf}}">
+    <label for="alias">Alias name</label><input id="alias" name="alias" required autocapitalize="none">
+    <label for="alias-to">Delivers to (addresses, one per line)</label><textarea id="alias-to" name="to" required></textarea>
+    <button id="add-alias">Add alias</button></form></section>
+    {{#session.isSuper}}<section><h2>Alias domains</h2><form method="post" action="/domains/{{name}}/alias-domains"><input type="hidden" name="csrf" value="{{session.csrf}}">
+    <label for="alias-domain">Alias domain (mail to it goes to {{name}})</label><input id="alias-domain" name="alias" required>
+    <button id="add-alias-domain">Add alias domain</button></form></section>
+    <section><h2>Delete the domain</h2><form method="post" action="/domains/{{name}}/delete"><input type="hidden" name="csrf" value="{{session.csrf}}">
+    <label><input type="checkbox" name="confirm" value="yes" required> Delete {{name}}, its accounts and their mail</label>
+    <button class="danger" id="delete-domain">Delete domain</button></form></section>{{/session.isSuper}}{{> footer}}
     """
 
     static let user = """

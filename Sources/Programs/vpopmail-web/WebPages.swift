@@ -49,7 +49,8 @@ extension Web {
                 }
                 var aliases: [[String: Any]] = []
                 for n in (try? v.aliasNames(d)) ?? [] {
-                    aliases.append(["name": n, "domain": d.realDomain, "lines": ((try? v.aliasLines(n, d)) ?? nil)?.joined(separator: ", ") ?? ""])
+                    aliases.append(["name": n, "domain": d.realDomain, "csrf": s.csrf,
+                                    "lines": ((try? v.aliasLines(n, d)) ?? nil)?.joined(separator: ", ") ?? ""])
                 }
                 let base = "/domains/\(Web.pathPart(d.realDomain))?q=\(Web.queryPart(q))&offset="
                 var data: [String: Any] = ["name": d.realDomain, "users": accounts.count, "items": Array(items), "aliases": aliases, "q": q]
@@ -136,6 +137,60 @@ extension Web {
                 try changeable(s, v, d, r.param("user"), back: back)
                 try call(s, back: back) { () throws(VpopmailError) in try v.deleteUser(r.param("user"), domain: d.realDomain) }
                 return Reply.redirect(back)
+            }
+        }
+        t.add("POST", "/domains/{domain}/aliases", api: false) { r in
+            let s = try need(r, .domainAdmin)
+            let f = r.form
+            return try with(s, r) { (v) throws(PageExit) in
+                let d = try allowDomain(s, v, r.param("domain"))
+                let back = "/domains/\(Web.pathPart(d.realDomain))"
+                let name = (f["alias"] ?? "").trimmingCharacters(in: .whitespaces).lowercased()
+                // Addresses only: a page never writes a program line.
+                var lines: [String] = []
+                for x in (f["to"] ?? "").split(whereSeparator: { $0.isNewline || $0 == "," }) {
+                    let t = x.trimmingCharacters(in: .whitespaces)
+                    if t.isEmpty { continue }
+                    lines.append("&" + (try call(s, back: back) { () throws(VpopmailError) in try UserForwards.checkAddress(t) }))
+                }
+                guard !lines.isEmpty else { throw PageExit(message(s, "Not added", "Give at least one address.", back: back, status: .unprocessableContent)) }
+                for l in lines { try call(s, back: back) { () throws(VpopmailError) in try v.addAliasLine(name, l, domain: d.realDomain) } }
+                return Reply.redirect(back)
+            }
+        }
+        t.add("POST", "/domains/{domain}/aliases/{alias}/delete", api: false) { r in
+            let s = try need(r, .domainAdmin)
+            return try with(s, r) { (v) throws(PageExit) in
+                let d = try allowDomain(s, v, r.param("domain"))
+                let back = "/domains/\(Web.pathPart(d.realDomain))"
+                try call(s, back: back) { () throws(VpopmailError) in try v.deleteAlias(r.param("alias"), domain: d.realDomain) }
+                return Reply.redirect(back)
+            }
+        }
+        t.add("POST", "/domains/{domain}/alias-domains", api: false) { r in
+            let s = try need(r, .superAdmin)
+            return try with(s, r) { (v) throws(PageExit) in
+                let d = try allowDomain(s, v, r.param("domain"))
+                let back = "/domains/\(Web.pathPart(d.realDomain))"
+                _ = try call(s, back: back) { () throws(VpopmailError) in
+                    try v.addAliasDomain(alias: (r.form["alias"] ?? "").trimmingCharacters(in: .whitespaces), real: d.realDomain)
+                }
+                return Reply.redirect(back)
+            }
+        }
+        t.add("POST", "/domains/{domain}/delete", api: false) { r in
+            let s = try need(r, .superAdmin)
+            return try with(s, r) { (v) throws(PageExit) in
+                let d = try allowDomain(s, v, r.param("domain"))
+                let back = "/domains/\(Web.pathPart(d.realDomain))"
+                guard r.form["confirm"] == "yes" else {
+                    throw PageExit(message(s, "Not deleted", "Tick the box to confirm the deletion.", back: back, status: .unprocessableContent))
+                }
+                if d.realDomain == s.domain {
+                    throw PageExit(message(s, "Not deleted", "You can't delete the domain of the account you are logged in with.", back: back, status: .conflict))
+                }
+                try call(s, back: back) { () throws(VpopmailError) in try v.deleteDomain(d.name) }
+                return Reply.redirect("/domains")
             }
         }
         t.add("GET", "/audit", api: false) { r in

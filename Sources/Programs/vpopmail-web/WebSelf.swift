@@ -168,7 +168,7 @@ extension Web {
         t.add("POST", "/me/forwards", api: false) { r in
             let s = try need(r)
             let f = r.form
-            let list = (f["addresses"] ?? "").split(whereSeparator: { $0 == "\n" || $0 == "\r" || $0 == "," })
+            let list = (f["addresses"] ?? "").split(whereSeparator: { $0.isNewline || $0 == "," })
                 .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
             return try with(s, r) { (v) throws(PageExit) in
                 try call(s, back: "/me") { () throws(VpopmailError) in

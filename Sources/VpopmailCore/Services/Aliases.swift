@@ -46,8 +46,8 @@ extension Installation {
     public func removeAliasLines(_ alias: String, prefix: String, exact: Bool = false, domain: String) throws(VpopmailError) {
         let a = alias.lowercased()
         let d = try requireDomain(domain)
-        var hooked = false
-        defer { if hooked { onchange("valias_remove", "\(a)@\(d.realDomain)", prefix, .after) } }
+        var hooked = false, removed = false
+        defer { if hooked { onchange("valias_remove", "\(a)@\(d.realDomain)", prefix, .after, done: removed) } }
         try stores.accounts.locked(domain: d) { (_) throws(VpopmailError) in
             guard let lines = try aliasLines(a, d) else { throw VpopmailError(.userDoesNotExist, "No such alias") }
             if !hooked {
@@ -56,6 +56,7 @@ extension Installation {
             }
             try stores.aliases.removeLines(lines.filter { exact ? $0 == prefix : $0.hasPrefix(prefix) }, from: a, in: d)
         }
+        removed = true
     }
 
     /// `valias -d`: deletes the alias.

@@ -148,7 +148,8 @@ extension Installation {
             return
         }
         onchange("del_domain", d.name, "-", .before)
-        defer { onchange("del_domain", d.name, "-", .after) }
+        var forgotten = false
+        defer { onchange("del_domain", d.name, "-", .after, done: forgotten) }
         let root: String = {
             // The domains root is the directory that holds the domain (and its buckets).
             var p = Path.dirname(d.dir)
@@ -158,6 +159,7 @@ extension Installation {
         // The store first: when it does not answer nothing has changed, and once it has answered
         // a second vdeldomain can finish whatever fails after it.
         try forgetDomain(d)
+        forgotten = true
         for alias in try aliasDomains(of: d.name) {
             try stores.accounts.aliasDomainDeleted(alias: alias)
             try qmail.removeDomain(name: alias, realDomain: d.name, uid: d.uid, gid: d.gid, dir: d.dir)

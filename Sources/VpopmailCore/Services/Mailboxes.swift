@@ -273,8 +273,8 @@ extension Installation {
         let d = try requireDomain(domain)
         guard let name = UserName(name) else { throw VpopmailError(.userDoesNotExist) }
         let u = name.text
-        var hooked = false
-        defer { if hooked { onchange("del_user", "\(u)@\(d.realDomain)", "-", .after) } }
+        var hooked = false, removed = false
+        defer { if hooked { onchange("del_user", "\(u)@\(d.realDomain)", "-", .after, done: removed) } }
         // The record, its last login and the counter in one transaction; the home after it
         // committed (a retried or failed transaction leaves the mailbox as it was).
         let home = try stores.accounts.locked(domain: d) { (tx) throws(VpopmailError) -> [String]? in
@@ -313,6 +313,7 @@ extension Installation {
         }
         return gone ? nil : home
         }
+        removed = true
         // The home itself: reached again by descriptors from the domain directory and removed,
         // a symlink in it (or the home being one) removed, not followed.
         if let home {

@@ -13,10 +13,12 @@ extension Installation {
     static let deleteEvents: Set<String> = ["del_domain", "del_user", "valias_remove", "valias_delete", "valias_delete_domain"]
 
     /// Runs the hook for `command` at `phase`, when configured and not suppressed.
-    public func onchange(_ command: String, _ arg1: String, _ arg2: String = "-", _ phase: HookPhase) {
+    /// `done`: whether the change happened (a deferred after-event of a change that failed runs
+    /// the hook, as upstream, but writes no audit entry).
+    public func onchange(_ command: String, _ arg1: String, _ arg2: String = "-", _ phase: HookPhase, done: Bool = true) {
         // Every change is in the audit log, once, after it happened (mod_user writes its own
         // entry, with the account before and after).
-        if phase == .after && command != "mod_user" { audit(command, arg1, after: arg2 == "-" ? nil : arg2) }
+        if phase == .after && done && command != "mod_user" { audit(command, arg1, after: arg2 == "-" ? nil : arg2) }
         guard !suppressChangeHooks, config.onchangeScript || config.onchangeScriptBeforeAndAfter else { return }
         let arg3: String
         if config.onchangeScriptBeforeAndAfter {
