@@ -99,7 +99,12 @@ public final class SQLDirControl: DirControlStore {
 
     public func save(_ dc: DirControl, _ k: DirControlKey, owner: (uid: UInt32, gid: UInt32)) throws(VpopmailError) {
         let r = SQLDirControl.row(dc, key: SQLDirControl.key(k))
-        try db.upsert("dir_control", r.cols, key: ["domain"], r.vals, table: .dirControl)
+        // An UPDATE of the row (which the domain lock made sure of), the upsert only when it is
+        // missing or unchanged: a Galera cluster certifies an UPDATE of the row against another
+        // node's, where an INSERT ... ON DUPLICATE KEY UPDATE lost increments under load.
+        let set = r.cols.dropFirst().map { "\($0) = ?" }.joined(separator: ", ")
+        let n = try db.write("UPDATE \(db.t("dir_control")) SET \(set) WHERE domain = ?", Array(r.vals.dropFirst()) + [r.vals[0]], table: .dirControl)
+        if n == 0 { try db.upsert("dir_control", r.cols, key: ["domain"], r.vals, table: .dirControl) }
     }
 
     public func exists(_ k: DirControlKey) -> Bool { true }
