@@ -124,8 +124,12 @@ import Testing
         // Deletes from both hosts keep the counter right.
         DispatchQueue.concurrentPerform(iterations: 4) { k in
             let host = k % 2 == 0 ? a : b
-            for i in 0..<5 { _ = try? host.run(["vdeluser", "w\(k)u\(i)@example.com"]) }
+            for i in 0..<5 {
+                let r = try? host.run(["vdeluser", "w\(k)u\(i)@example.com"])
+                if r?.status != 0 { out.lock.withLock { out.failures.append("vdeluser w\(k)u\(i): \(r?.status ?? -1) \(r?.err ?? "")") } }
+            }
         }
+        #expect(out.failures.isEmpty, "\(out.failures)")
         let after = try MultiHost.rows(store, a, db)
         #expect(after.accounts.count == names.count - 20)
         #expect(after.counter == after.accounts.count, "counter \(after.counter), accounts \(after.accounts.count)")

@@ -55,6 +55,33 @@ import VpopmailCore
         try roundTrip(s, opened, kill: { id in try killer.execute("KILL \(Int(id)!)", []) }, idQuery: "SELECT CONNECTION_ID()")
     }
 
+    /// What the store's transactions rely on to see one the server ended between statements
+    /// (docs/sql-stores.md): the tracked state says `T` while `START TRANSACTION`'s is open,
+    /// and no longer once it ended (here by the implicit commit of a DDL statement); with
+    /// autocommit off, what runs after it is not committed on its own.
+    @Test func mysqlTransactionState() throws {
+        let f = try server("VPOP_TEST_MYSQL")
+        var srv = MySQLServer(line: f.joined(separator: "|"))
+        srv.database = "vpu_" + UUID().uuidString.prefix(8).lowercased()
+        let c = try MariaDBConnection(srv, createDatabase: true)
+        defer { _ = try? c.execute("DROP DATABASE IF EXISTS \(srv.database)", []) }
+        try c.execute("CREATE TABLE t (a INT PRIMARY KEY) ENGINE=InnoDB", [])
+        try c.execute("SET SESSION autocommit = 0, session_track_transaction_info = 'STATE'", [])
+        try c.execute("START TRANSACTION", [])
+        #expect(c.explicitTransactionOpen == true)
+        try c.execute("INSERT INTO t VALUES (1)", [])
+        #expect(c.explicitTransactionOpen == true)
+        #expect(try c.query("SELECT a FROM t WHERE a = ? FOR UPDATE", [.int(1)]).count == 1)
+        #expect(c.explicitTransactionOpen == true)
+        try c.execute("CREATE TABLE u (a INT) ENGINE=InnoDB", [])
+        #expect(c.explicitTransactionOpen == false)
+        try c.execute("INSERT INTO t VALUES (2)", [])
+        #expect(c.explicitTransactionOpen == false)
+        try c.execute("ROLLBACK", [])
+        try c.execute("SET SESSION autocommit = 1", [])
+        #expect(try c.query("SELECT a FROM t ORDER BY a", []).map { $0[0] ?? "" } == ["1"])
+    }
+
     @Test func pgsql() throws {
         let f = try server("VPOP_TEST_PGSQL")
         var srv = PGServer(line: f.joined(separator: "|"))

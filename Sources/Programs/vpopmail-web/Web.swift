@@ -137,6 +137,7 @@ struct Web {
     }
 
     /// A library call on a page: its error becomes the page's message.
+    @discardableResult
     func call<T>(_ s: Session?, back: String, _ body: () throws(VpopmailError) -> T) throws(PageExit) -> T {
         do { return try body() } catch {
             let e = APIError(error)

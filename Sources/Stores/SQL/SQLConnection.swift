@@ -45,9 +45,14 @@ public protocol SQLConnection: AnyObject {
     var dialect: SQLDialect { get }
     func run(_ sql: String, _ params: [SQLValue]) throws(SQLError) -> (rows: SQLRows, affected: Int)
     func close()
+    /// Whether the server's answer to the last statement says that the transaction begun
+    /// with `START TRANSACTION` is still open on this connection (nil: the driver cannot tell).
+    var explicitTransactionOpen: Bool? { get }
 }
 
 extension SQLConnection {
+    public var explicitTransactionOpen: Bool? { nil }
+
     public func query(_ sql: String, _ params: [SQLValue]) throws(SQLError) -> SQLRows {
         try run(sql, params).rows
     }

@@ -29,6 +29,12 @@ public final class SQLDatabase {
     private var wrote = false
     private var readServerDown = false
     private var inTransaction = false
+    /// MySQL: the update connection runs with autocommit off (set before a transaction, so
+    /// that what follows a silent abort is not committed on its own); turned back on before
+    /// the next statement outside a transaction.
+    private var autocommitOff = false
+    /// MySQL: the update connection reports its transaction state (or the server cannot).
+    private var trackingAsked = false
     private var checkedSchema = Set<String>()
 
     /// Where the store's notices go (schema upgrades); stderr by default.
@@ -66,7 +72,34 @@ public final class SQLDatabase {
     private func update() throws(VpopmailError) -> SQLConnection {
         if let c = updateConn { return c }
         do { updateConn = try connectUpdate() } catch { throw SQLDatabase.failure(error) }
+        autocommitOff = false
+        trackingAsked = false
         return updateConn!
+    }
+
+    /// Outside a transaction, on the update connection: autocommit is on again.
+    private func autocommitting(_ c: SQLConnection) throws(SQLError) {
+        guard autocommitOff, !inTransaction, c === updateConn else { return }
+        try c.execute("SET SESSION autocommit = 1", [])
+        autocommitOff = false
+    }
+
+    /// MySQL, before `START TRANSACTION`: autocommit off and the session's transaction state
+    /// tracked, so that `stillOpen` sees a transaction the server ended between statements and
+    /// nothing sent after it commits. A server without the tracker (before MariaDB 10.3, MySQL
+    /// 5.7) goes on without it: the statement status flag is then all there is.
+    private func manualCommit(_ c: SQLConnection) throws(SQLError) {
+        guard dialect == .mysql, !autocommitOff else { return }
+        if !trackingAsked {
+            trackingAsked = true
+            do {
+                try c.execute("SET SESSION autocommit = 0, session_track_transaction_info = 'STATE'", [])
+                autocommitOff = true
+                return
+            } catch let e where !e.lost {}
+        }
+        try c.execute("SET SESSION autocommit = 0", [])
+        autocommitOff = true
     }
 
     private func reader() throws(VpopmailError) -> SQLConnection {
@@ -86,7 +119,7 @@ public final class SQLDatabase {
     private func reset(_ c: SQLConnection) {
         c.close()
         if readConn === c { readConn = nil }
-        if updateConn === c { updateConn = nil }
+        if updateConn === c { updateConn = nil; autocommitOff = false; trackingAsked = false }
     }
 
     /// A read. A missing table reads as no rows; `fallback` is run instead when the table lacks
@@ -95,7 +128,10 @@ public final class SQLDatabase {
         if inTransaction, let e = doomed { throw SQLDatabase.failure(e) }
         var c = try reader()
         do {
-            return try c.query(sql, params)
+            try autocommitting(c)
+            let rows = try c.query(sql, params)
+            try stillOpen(c)
+            return rows
         } catch let e where inTransaction && dooms(e) {
             doomed = e
             throw SQLDatabase.failure(e)
@@ -125,7 +161,10 @@ public final class SQLDatabase {
         var reconnected = false, created = false, attempt = 0
         while true {
             do {
-                return try c.execute(sql, params)
+                try autocommitting(c)
+                let n = try c.execute(sql, params)
+                try stillOpen(c)
+                return n
             } catch let e where inTransaction && dooms(e) {
                 doomed = e
                 if e.duplicateKey { throw VpopmailError(.usernameExists, e.message, cause: e) }
@@ -145,6 +184,18 @@ public final class SQLDatabase {
                 throw SQLDatabase.failure(error)
             }
         }
+    }
+
+    /// Inside a transaction: the server's answer to the statement just run still says one is
+    /// open. A Galera node that aborts a transaction for a conflicting write set from another
+    /// node (a brute-force abort) while the client is between statements rolls it back at once;
+    /// when the abort's error did not reach this client, what it sent next ran on its own, in
+    /// autocommit mode. Seen with MariaDB 10.11: a `vadduser` read a counter after losing the
+    /// row lock, and two hosts committed the same value. The transaction is then doomed
+    /// (retryable), as after the deadlock error itself.
+    private func stillOpen(_ c: SQLConnection) throws(SQLError) {
+        guard inTransaction, c.explicitTransactionOpen == false else { return }
+        throw SQLError("MySQL: the server ended the transaction (aborted by a conflicting write on another node)", code: 1213, retryable: true)
     }
 
     /// How often a transaction the server aborted is run again.
@@ -210,11 +261,11 @@ public final class SQLDatabase {
         let c = try update()
         wrote = true
         let begin = dialect == .sqlite ? "BEGIN IMMEDIATE" : (dialect == .mysql ? "START TRANSACTION" : "BEGIN")
-        do { try c.execute(begin, []) } catch {
+        do { try manualCommit(c); try c.execute(begin, []) } catch {
             guard error.lost else { throw SQLDatabase.failure(error) }
             reset(c)
             let again = try update()
-            do { try again.execute(begin, []) } catch { throw SQLDatabase.failure(error) }
+            do { try manualCommit(again); try again.execute(begin, []) } catch { throw SQLDatabase.failure(error) }
         }
         inTransaction = true
         current = tx
@@ -373,6 +424,7 @@ public final class SQLDatabase {
 
     func create(_ table: Table) throws(VpopmailError) {
         let c = try update()
+        do { try autocommitting(c) } catch { throw SQLDatabase.failure(error) }
         for s in ddl(table) {
             do { try c.execute(s, []) } catch { throw SQLDatabase.failure(error) }
         }

@@ -49,9 +49,56 @@ public final class MariaDBConnection: SQLConnection {
 
     deinit { close() }
 
+    var serverInTransaction: Bool {
+        guard let db else { return false }
+        return db.pointee.server_status & UInt32(SERVER_STATUS_IN_TRANS) != 0
+    }
+
+    /// From the transaction state the server tracks for the session (`T` first: explicit, `I`:
+    /// implicit, `_`: none; sent when the session has `session_track_transaction_info =
+    /// STATE`), else from the status flags of its last answer.
+    public var explicitTransactionOpen: Bool? {
+        guard let db else { return nil }
+        var data: UnsafePointer<CChar>?
+        var length = 0
+        if mysql_session_track_get_first(db, SESSION_TRACK_TRANSACTION_STATE, &data, &length) == 0, length > 0, let data {
+            return data[0] == CChar(UInt8(ascii: "T"))
+        }
+        return serverInTransaction
+    }
+
     public func close() {
+        for st in statements.values { mysql_stmt_close(st) }
+        statements = [:]
         if let db { mysql_close(db) }
         db = nil
+    }
+
+    /// Prepared statements by their text, kept until the connection closes: a statement run
+    /// again is one round trip (no prepare), and no `COM_STMT_CLOSE` goes out between the
+    /// statements of a transaction. That command has no answer, so an error the server has
+    /// for the client then (a Galera node's abort of the transaction for another node's
+    /// conflicting write) could be lost, and the next statements run in autocommit mode.
+    private var statements: [String: UnsafeMutablePointer<MYSQL_STMT>] = [:]
+    /// At most this many (processes with one table per domain name a table in the text);
+    /// emptied, when full, outside a transaction only.
+    static let keptStatements = 64
+
+    private func statement(_ db: UnsafeMutablePointer<MYSQL>, _ sql: String) throws(SQLError) -> UnsafeMutablePointer<MYSQL_STMT> {
+        if let st = statements[sql] { return st }
+        if statements.count >= MariaDBConnection.keptStatements && !serverInTransaction {
+            for st in statements.values { mysql_stmt_close(st) }
+            statements = [:]
+        }
+        guard let st = mysql_stmt_init(db) else { throw MariaDBConnection.error(db, "statement") }
+        let prepared = sql.withCString { mysql_stmt_prepare(st, $0, UInt(strlen($0))) }
+        if prepared != 0 {
+            let e = MariaDBConnection.stmtError(st, sql)
+            mysql_stmt_close(st)
+            throw e
+        }
+        statements[sql] = st
+        return st
     }
 
     static func isIdentifier(_ s: String) -> Bool {
@@ -77,11 +124,19 @@ public final class MariaDBConnection: SQLConnection {
     /// Prepares, binds every value, executes and fetches every column as text.
     public func run(_ sql: String, _ params: [SQLValue]) throws(SQLError) -> (rows: SQLRows, affected: Int) {
         guard let db else { throw SQLError("MySQL: not connected", code: 2006, lost: true) }
-        guard let st = mysql_stmt_init(db) else { throw MariaDBConnection.error(db, "statement") }
-        defer { mysql_stmt_close(st) }
-        let prepared = sql.withCString { mysql_stmt_prepare(st, $0, UInt(strlen($0))) }
-        if prepared != 0 { throw MariaDBConnection.stmtError(st, sql) }
+        let st = try statement(db, sql)
+        do {
+            return try run(st, sql, params)
+        } catch {
+            // Prepared again next time: the error may have left it unusable (a lost
+            // connection, a table changed under it).
+            statements[sql] = nil
+            mysql_stmt_close(st)
+            throw error
+        }
+    }
 
+    private func run(_ st: UnsafeMutablePointer<MYSQL_STMT>, _ sql: String, _ params: [SQLValue]) throws(SQLError) -> (rows: SQLRows, affected: Int) {
         // Parameters: text as MYSQL_TYPE_STRING, integers as LONGLONG; buffers live until execute.
         var binds = [MYSQL_BIND](repeating: MYSQL_BIND(), count: params.count)
         var buffers: [UnsafeMutableRawPointer] = []
@@ -114,7 +169,10 @@ public final class MariaDBConnection: SQLConnection {
         guard let meta = mysql_stmt_result_metadata(st) else {
             return ([], Int(mysql_stmt_affected_rows(st)))
         }
-        defer { mysql_free_result(meta) }
+        defer {
+            mysql_free_result(meta)
+            mysql_stmt_free_result(st)
+        }
         let n = Int(mysql_num_fields(meta))
         let lengths = UnsafeMutablePointer<UInt>.allocate(capacity: n)
         let nulls = UnsafeMutablePointer<my_bool>.allocate(capacity: n)
