@@ -33,8 +33,9 @@ public final class SQLDatabase {
     /// that what follows a silent abort is not committed on its own); turned back on before
     /// the next statement outside a transaction.
     private var autocommitOff = false
-    /// MySQL: the update connection reports its transaction state (or the server cannot).
-    private var trackingAsked = false
+    /// MySQL: the update connection reports its transaction state (false: the server cannot;
+    /// nil: not asked yet).
+    private var tracking: Bool?
     private var checkedSchema = Set<String>()
 
     /// Where the store's notices go (schema upgrades); stderr by default.
@@ -73,7 +74,7 @@ public final class SQLDatabase {
         if let c = updateConn { return c }
         do { updateConn = try connectUpdate() } catch { throw SQLDatabase.failure(error) }
         autocommitOff = false
-        trackingAsked = false
+        tracking = nil
         return updateConn!
     }
 
@@ -87,18 +88,21 @@ public final class SQLDatabase {
     /// MySQL, before `START TRANSACTION`: autocommit off and the session's transaction state
     /// tracked, so that `stillOpen` sees a transaction the server ended between statements and
     /// nothing sent after it commits. A server without the tracker (before MariaDB 10.3, MySQL
-    /// 5.7) goes on without it: the statement status flag is then all there is.
+    /// 5.7) keeps autocommit on: the status flag of the statement that ran on its own then shows
+    /// the transaction gone, and what follows it is not run.
     private func manualCommit(_ c: SQLConnection) throws(SQLError) {
-        guard dialect == .mysql, !autocommitOff else { return }
-        if !trackingAsked {
-            trackingAsked = true
+        guard dialect == .mysql, !autocommitOff, tracking != false else { return }
+        if tracking == nil {
             do {
                 try c.execute("SET SESSION autocommit = 0, session_track_transaction_info = 'STATE'", [])
-                autocommitOff = true
+                tracking = true
+            } catch let e where !e.lost {
+                tracking = false
                 return
-            } catch let e where !e.lost {}
+            }
+        } else {
+            try c.execute("SET SESSION autocommit = 0", [])
         }
-        try c.execute("SET SESSION autocommit = 0", [])
         autocommitOff = true
     }
 
@@ -119,7 +123,7 @@ public final class SQLDatabase {
     private func reset(_ c: SQLConnection) {
         c.close()
         if readConn === c { readConn = nil }
-        if updateConn === c { updateConn = nil; autocommitOff = false; trackingAsked = false }
+        if updateConn === c { updateConn = nil; autocommitOff = false; tracking = nil }
     }
 
     /// A read. A missing table reads as no rows; `fallback` is run instead when the table lacks
