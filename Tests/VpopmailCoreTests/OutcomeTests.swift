@@ -48,7 +48,7 @@ final class Sandbox: @unchecked Sendable {
         let request = DeliveryRequest(ext: ext, host: host, defaultDelivery: arg, rpline: "Return-Path: <a@remote.test>\n",
                                       dtline: dtline ?? "Delivered-To: \(host)-\(ext)@\(host)\n")
         guard case .to(let user, let host) = request.addressee else { return (request.refusal!, []) }
-        var d = Deliverer(installation, request: request, user: user, host: host, message: Message(fd: fd, size: text.utf8.count))
+        let d = Deliverer(installation, request: request, user: user, host: host, message: Message(fd: fd, size: text.utf8.count))
         // setuid would change the ids of the whole test process (every thread).
         d.becomesOwner = false
         var said: [String] = []

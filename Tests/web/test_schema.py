@@ -22,7 +22,8 @@ class Schema(unittest.TestCase):
                                 "--max-examples", os.environ.get("VPOP_SCHEMATHESIS_EXAMPLES", "30"), "-w", "1",
                                 "--phases", "examples,coverage,fuzzing,stateful", "--continue-on-failure",
                                 "--seed", "16", "--no-color"],
-                               capture_output=True, text=True, timeout=900, env=dict(os.environ, SCHEMATHESIS_HOOKS=""))
+                               capture_output=True, text=True, timeout=900, cwd=s.root,  # its cache goes with the site
+                               env=dict(os.environ, SCHEMATHESIS_HOOKS=""))
             summary = r.stdout[-3000:]
             self.assertEqual(r.returncode, 0, summary + r.stderr[-2000:])
             self.assertRegex(summary, r"\d+ generated, \d+ passed")

@@ -247,7 +247,7 @@ final class Backend: @unchecked Sendable {
 }
 
 /// Runs a library call, mapping its error.
-@inline(__always)
+@inline(__always) @discardableResult
 func lib<T>(_ body: () throws(VpopmailError) -> T) throws(APIError) -> T {
     do { return try body() } catch { throw APIError(error) }
 }

@@ -199,9 +199,9 @@ struct Web {
                     case .proceed(let delay): Throttle.sleep(delay)
                     }
                 }
-                let found = try? v.user(user, domain: domain)
-                guard let (a, d) = found ?? nil, !a.passwordHash.isEmpty, Password.verify(password, against: a.passwordHash) else {
-                    if found == nil || found! == nil { Password.dummyVerify(password, scheme: v.config.passwordScheme) }
+                let found = (try? v.user(user, domain: domain)) ?? nil
+                guard let (a, d) = found, !a.passwordHash.isEmpty, Password.verify(password, against: a.passwordHash) else {
+                    if found == nil { Password.dummyVerify(password, scheme: v.config.passwordScheme) }
                     throttle?.failed(now: Int(time(nil)))
                     Counters.add([.webFailed], home: v.home)
                     return again("Wrong address or password.", .unauthorized)

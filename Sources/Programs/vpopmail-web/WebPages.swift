@@ -11,6 +11,19 @@ extension Web {
         b >= 1 << 30 ? String(format: "%.1f GB", Double(b) / Double(1 << 30)) : b >= 1 << 20 ? String(format: "%.1f MB", Double(b) / Double(1 << 20)) : "\(b / 1024) kB"
     }
 
+    /// A page about one domain, for `role`: the domain is one the session may manage; `body`
+    /// gets the request, the session, the installation, the domain and its page's address.
+    func domainPage(_ t: RouteTable, _ method: String, _ path: String, _ role: Role,
+                    _ body: @escaping @Sendable (Req, Session, Installation, DomainInfo, String) throws(PageExit) -> Response) {
+        t.add(method, path, api: false) { r in
+            let s = try need(r, role)
+            return try with(s, r) { (v) throws(PageExit) in
+                let d = try allowDomain(s, v, r.param("domain"))
+                return try body(r, s, v, d, "/domains/\(Web.pathPart(d.realDomain))")
+            }
+        }
+    }
+
     func registerAdmin(_ t: RouteTable) {
         t.add("GET", "/domains", api: false) { r in
             let s = try need(r, .superAdmin)
@@ -61,137 +74,95 @@ extension Web {
                 return page("domain", d.realDomain, s, data)
             }
         }
-        t.add("POST", "/domains/{domain}/users", api: false) { r in
-            let s = try need(r, .domainAdmin)
+        domainPage(t, "POST", "/domains/{domain}/users", .domainAdmin) { (r, s, v, d, back) throws(PageExit) in
             let f = r.form
-            return try with(s, r) { (v) throws(PageExit) in
-                let d = try allowDomain(s, v, r.param("domain"))
-                let back = "/domains/\(Web.pathPart(d.realDomain))"
-                let user = (f["user"] ?? "").trimmingCharacters(in: .whitespaces).lowercased()
-                let quota = (f["quota"] ?? "").trimmingCharacters(in: .whitespaces)
-                let gecos = (f["gecos"] ?? "").trimmingCharacters(in: .whitespaces)
-                let a = try call(s, back: back) { () throws(VpopmailError) in
-                    guard let name = try UserName.lookup(user) else { throw VpopmailError(.illegalUsername) }
-                    return try v.addUser(.init(name: name, password: .clear(try v.clearPassword(f["password"] ?? "")),
-                                               gecos: gecos.isEmpty ? nil : gecos, quota: quota.isEmpty ? nil : try Quota.parse(quota)),
-                                         domain: d.realDomain)
-                }
-                return Reply.redirect("\(back)/users/\(Web.pathPart(a.name))")
+            let user = (f["user"] ?? "").trimmingCharacters(in: .whitespaces).lowercased()
+            let quota = (f["quota"] ?? "").trimmingCharacters(in: .whitespaces)
+            let gecos = (f["gecos"] ?? "").trimmingCharacters(in: .whitespaces)
+            let a = try call(s, back: back) { () throws(VpopmailError) in
+                guard let name = try UserName.lookup(user) else { throw VpopmailError(.illegalUsername) }
+                return try v.addUser(.init(name: name, password: .clear(try v.clearPassword(f["password"] ?? "")),
+                                           gecos: gecos.isEmpty ? nil : gecos, quota: quota.isEmpty ? nil : try Quota.parse(quota)),
+                                     domain: d.realDomain)
             }
+            return Reply.redirect("\(back)/users/\(Web.pathPart(a.name))")
         }
-        t.add("GET", "/domains/{domain}/users/{user}", api: false) { r in
-            let s = try need(r, .domainAdmin)
-            return try with(s, r) { (v) throws(PageExit) in
-                let d = try allowDomain(s, v, r.param("domain"))
-                guard let (a, _) = try call(s, back: "/", { () throws(VpopmailError) in try v.user(r.param("user"), domain: d.realDomain) }) else {
-                    throw PageExit(message(s, "No such account", "There is no account \(r.param("user"))@\(d.realDomain).", back: "/domains/\(Web.pathPart(d.realDomain))", status: .notFound))
-                }
-                let u = Maildir.usage(maildir: a.maildir, quota: a.quota, owner: d.owner, sync: v.sync)
-                let last = v.lastAuth(a, domain: d)
-                let vac = v.vacation(of: a)
-                let data: [String: Any] = [
-                    "address": "\(a.name)@\(d.realDomain)", "name": a.name, "domain": d.realDomain, "gecos": a.gecos,
-                    "quota": a.quota.isNone ? "NOQUOTA" : a.quota.spelling, "usage": Web.size(u.bytes),
-                    "lastLogin": last.flatMap { $0.neverLoggedIn ? nil : "\(Web.when($0.time)) from \($0.ip)" } ?? "never",
-                    "secondFactor": ((try? v.secrets(of: a, domain: d))?.hasSecondFactor ?? false) ? "on" : "off",
-                    "vacation": vac.map { $0.active(at: Int(time(nil))) ? "on: \($0.subject)" : "set, outside its dates" } ?? "off",
-                ]
-                return page("user", "\(a.name)@\(d.realDomain)", s, data)
+        domainPage(t, "GET", "/domains/{domain}/users/{user}", .domainAdmin) { (r, s, v, d, back) throws(PageExit) in
+            guard let (a, _) = try call(s, back: "/", { () throws(VpopmailError) in try v.user(r.param("user"), domain: d.realDomain) }) else {
+                throw PageExit(message(s, "No such account", "There is no account \(r.param("user"))@\(d.realDomain).", back: back, status: .notFound))
             }
+            let u = Maildir.usage(maildir: a.maildir, quota: a.quota, owner: d.owner, sync: v.sync)
+            let last = v.lastAuth(a, domain: d)
+            let vac = v.vacation(of: a)
+            let data: [String: Any] = [
+                "address": "\(a.name)@\(d.realDomain)", "name": a.name, "domain": d.realDomain, "gecos": a.gecos,
+                "quota": a.quota.isNone ? "NOQUOTA" : a.quota.spelling, "usage": Web.size(u.bytes),
+                "lastLogin": last.flatMap { $0.neverLoggedIn ? nil : "\(Web.when($0.time)) from \($0.ip)" } ?? "never",
+                "secondFactor": ((try? v.secrets(of: a, domain: d))?.hasSecondFactor ?? false) ? "on" : "off",
+                "vacation": vac.map { $0.active(at: Int(time(nil))) ? "on: \($0.subject)" : "set, outside its dates" } ?? "off",
+            ]
+            return page("user", "\(a.name)@\(d.realDomain)", s, data)
         }
-        t.add("POST", "/domains/{domain}/users/{user}/password", api: false) { r in
-            let s = try need(r, .domainAdmin)
-            return try with(s, r) { (v) throws(PageExit) in
-                let d = try allowDomain(s, v, r.param("domain"))
-                let back = "/domains/\(Web.pathPart(d.realDomain))/users/\(Web.pathPart(r.param("user")))"
-                try changeable(s, v, d, r.param("user"), back: back)
-                try call(s, back: back) { () throws(VpopmailError) in
-                    try v.setPassword(r.param("user"), domain: d.realDomain, password: try v.clearPassword(r.form["password"] ?? ""))
-                }
-                return message(s, "Password set", "The password of \(r.param("user"))@\(d.realDomain) is changed.", back: back, status: .ok)
+        domainPage(t, "POST", "/domains/{domain}/users/{user}/password", .domainAdmin) { (r, s, v, d, back) throws(PageExit) in
+            let userPage = back + "/users/\(Web.pathPart(r.param("user")))"
+            try changeable(s, v, d, r.param("user"), back: userPage)
+            try call(s, back: userPage) { () throws(VpopmailError) in
+                try v.setPassword(r.param("user"), domain: d.realDomain, password: try v.clearPassword(r.form["password"] ?? ""))
             }
+            return message(s, "Password set", "The password of \(r.param("user"))@\(d.realDomain) is changed.", back: userPage, status: .ok)
         }
-        t.add("POST", "/domains/{domain}/users/{user}/quota", api: false) { r in
-            let s = try need(r, .domainAdmin)
-            return try with(s, r) { (v) throws(PageExit) in
-                let d = try allowDomain(s, v, r.param("domain"))
-                let back = "/domains/\(Web.pathPart(d.realDomain))/users/\(Web.pathPart(r.param("user")))"
-                try changeable(s, v, d, r.param("user"), back: back)
-                try call(s, back: back) { () throws(VpopmailError) in
-                    _ = try v.setQuota(r.param("user"), domain: d.realDomain, quota: try Quota.parse((r.form["quota"] ?? "").trimmingCharacters(in: .whitespaces)))
-                }
-                return Reply.redirect(back)
+        domainPage(t, "POST", "/domains/{domain}/users/{user}/quota", .domainAdmin) { (r, s, v, d, back) throws(PageExit) in
+            let userPage = back + "/users/\(Web.pathPart(r.param("user")))"
+            try changeable(s, v, d, r.param("user"), back: userPage)
+            try call(s, back: userPage) { () throws(VpopmailError) in
+                _ = try v.setQuota(r.param("user"), domain: d.realDomain, quota: try Quota.parse((r.form["quota"] ?? "").trimmingCharacters(in: .whitespaces)))
             }
+            return Reply.redirect(userPage)
         }
-        t.add("POST", "/domains/{domain}/users/{user}/delete", api: false) { r in
-            let s = try need(r, .domainAdmin)
-            return try with(s, r) { (v) throws(PageExit) in
-                let d = try allowDomain(s, v, r.param("domain"))
-                let back = "/domains/\(Web.pathPart(d.realDomain))"
-                guard r.form["confirm"] == "yes" else {
-                    throw PageExit(message(s, "Not deleted", "Tick the box to confirm the deletion.", back: back, status: .unprocessableContent))
-                }
-                if r.param("user").lowercased() == s.user && d.realDomain == s.domain {
-                    throw PageExit(message(s, "Not deleted", "You can't delete the account you are logged in with.", back: back, status: .conflict))
-                }
-                try changeable(s, v, d, r.param("user"), back: back)
-                try call(s, back: back) { () throws(VpopmailError) in try v.deleteUser(r.param("user"), domain: d.realDomain) }
-                return Reply.redirect(back)
+        domainPage(t, "POST", "/domains/{domain}/users/{user}/delete", .domainAdmin) { (r, s, v, d, back) throws(PageExit) in
+            guard r.form["confirm"] == "yes" else {
+                throw PageExit(message(s, "Not deleted", "Tick the box to confirm the deletion.", back: back, status: .unprocessableContent))
             }
+            if r.param("user").lowercased() == s.user && d.realDomain == s.domain {
+                throw PageExit(message(s, "Not deleted", "You can't delete the account you are logged in with.", back: back, status: .conflict))
+            }
+            try changeable(s, v, d, r.param("user"), back: back)
+            try call(s, back: back) { () throws(VpopmailError) in try v.deleteUser(r.param("user"), domain: d.realDomain) }
+            return Reply.redirect(back)
         }
-        t.add("POST", "/domains/{domain}/aliases", api: false) { r in
-            let s = try need(r, .domainAdmin)
+        domainPage(t, "POST", "/domains/{domain}/aliases", .domainAdmin) { (r, s, v, d, back) throws(PageExit) in
             let f = r.form
-            return try with(s, r) { (v) throws(PageExit) in
-                let d = try allowDomain(s, v, r.param("domain"))
-                let back = "/domains/\(Web.pathPart(d.realDomain))"
-                let name = (f["alias"] ?? "").trimmingCharacters(in: .whitespaces).lowercased()
-                // Addresses only: a page never writes a program line.
-                var lines: [String] = []
-                for x in (f["to"] ?? "").split(whereSeparator: { $0.isNewline || $0 == "," }) {
-                    let t = x.trimmingCharacters(in: .whitespaces)
-                    if t.isEmpty { continue }
-                    lines.append("&" + (try call(s, back: back) { () throws(VpopmailError) in try UserForwards.checkAddress(t) }))
-                }
-                guard !lines.isEmpty else { throw PageExit(message(s, "Not added", "Give at least one address.", back: back, status: .unprocessableContent)) }
-                for l in lines { try call(s, back: back) { () throws(VpopmailError) in try v.addAliasLine(name, l, domain: d.realDomain) } }
-                return Reply.redirect(back)
+            let name = (f["alias"] ?? "").trimmingCharacters(in: .whitespaces).lowercased()
+            // Addresses only: a page never writes a program line.
+            var lines: [String] = []
+            for x in (f["to"] ?? "").split(whereSeparator: { $0.isNewline || $0 == "," }) {
+                let t = x.trimmingCharacters(in: .whitespaces)
+                if t.isEmpty { continue }
+                lines.append("&" + (try call(s, back: back) { () throws(VpopmailError) in try UserForwards.checkAddress(t) }))
             }
+            guard !lines.isEmpty else { throw PageExit(message(s, "Not added", "Give at least one address.", back: back, status: .unprocessableContent)) }
+            for l in lines { try call(s, back: back) { () throws(VpopmailError) in try v.addAliasLine(name, l, domain: d.realDomain) } }
+            return Reply.redirect(back)
         }
-        t.add("POST", "/domains/{domain}/aliases/{alias}/delete", api: false) { r in
-            let s = try need(r, .domainAdmin)
-            return try with(s, r) { (v) throws(PageExit) in
-                let d = try allowDomain(s, v, r.param("domain"))
-                let back = "/domains/\(Web.pathPart(d.realDomain))"
-                try call(s, back: back) { () throws(VpopmailError) in try v.deleteAlias(r.param("alias"), domain: d.realDomain) }
-                return Reply.redirect(back)
-            }
+        domainPage(t, "POST", "/domains/{domain}/aliases/{alias}/delete", .domainAdmin) { (r, s, v, d, back) throws(PageExit) in
+            try call(s, back: back) { () throws(VpopmailError) in try v.deleteAlias(r.param("alias"), domain: d.realDomain) }
+            return Reply.redirect(back)
         }
-        t.add("POST", "/domains/{domain}/alias-domains", api: false) { r in
-            let s = try need(r, .superAdmin)
-            return try with(s, r) { (v) throws(PageExit) in
-                let d = try allowDomain(s, v, r.param("domain"))
-                let back = "/domains/\(Web.pathPart(d.realDomain))"
-                _ = try call(s, back: back) { () throws(VpopmailError) in
-                    try v.addAliasDomain(alias: (r.form["alias"] ?? "").trimmingCharacters(in: .whitespaces), real: d.realDomain)
-                }
-                return Reply.redirect(back)
+        domainPage(t, "POST", "/domains/{domain}/alias-domains", .superAdmin) { (r, s, v, d, back) throws(PageExit) in
+            _ = try call(s, back: back) { () throws(VpopmailError) in
+                try v.addAliasDomain(alias: (r.form["alias"] ?? "").trimmingCharacters(in: .whitespaces), real: d.realDomain)
             }
+            return Reply.redirect(back)
         }
-        t.add("POST", "/domains/{domain}/delete", api: false) { r in
-            let s = try need(r, .superAdmin)
-            return try with(s, r) { (v) throws(PageExit) in
-                let d = try allowDomain(s, v, r.param("domain"))
-                let back = "/domains/\(Web.pathPart(d.realDomain))"
-                guard r.form["confirm"] == "yes" else {
-                    throw PageExit(message(s, "Not deleted", "Tick the box to confirm the deletion.", back: back, status: .unprocessableContent))
-                }
-                if d.realDomain == s.domain {
-                    throw PageExit(message(s, "Not deleted", "You can't delete the domain of the account you are logged in with.", back: back, status: .conflict))
-                }
-                try call(s, back: back) { () throws(VpopmailError) in try v.deleteDomain(d.name) }
-                return Reply.redirect("/domains")
+        domainPage(t, "POST", "/domains/{domain}/delete", .superAdmin) { (r, s, v, d, back) throws(PageExit) in
+            guard r.form["confirm"] == "yes" else {
+                throw PageExit(message(s, "Not deleted", "Tick the box to confirm the deletion.", back: back, status: .unprocessableContent))
             }
+            if d.realDomain == s.domain {
+                throw PageExit(message(s, "Not deleted", "You can't delete the domain of the account you are logged in with.", back: back, status: .conflict))
+            }
+            try call(s, back: back) { () throws(VpopmailError) in try v.deleteDomain(d.name) }
+            return Reply.redirect("/domains")
         }
         t.add("GET", "/audit", api: false) { r in
             let s = try need(r, .domainAdmin)

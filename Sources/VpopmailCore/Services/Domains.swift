@@ -99,20 +99,24 @@ extension Installation {
         }
     }
 
-    /// A new domain and its postmaster (what vadddomain does, for the API and the web pages):
-    /// the domain is rolled back when its postmaster can't be made.
+    /// A new domain and its postmaster (what vadddomain, the API and the web pages do): the
+    /// domain is rolled back when its postmaster can't be made. Making the postmaster is part
+    /// of the domain's creation: no `add_user` onchange event (as upstream).
     @discardableResult
-    public func addDomain(_ name: String, postmasterPassword: ClearPassword) throws(VpopmailError) -> DomainInfo {
-        let d = try addDomain(name).domain
+    public func addDomain(_ name: String, postmasterPassword: ClearPassword, postmasterQuota: Quota? = nil,
+                          baseDir: String? = nil, uid: UInt32? = nil, gid: UInt32? = nil,
+                          optimize: Bool = false) throws(VpopmailError) -> (domain: DomainInfo, notices: [String]) {
+        let r = try addDomain(name, baseDir: baseDir, uid: uid, gid: gid, optimize: optimize)
         do {
             suppressChangeHooks = true
             defer { suppressChangeHooks = false }
-            try addUser(.init(name: UserName("postmaster")!, password: .clear(postmasterPassword), gecos: "Postmaster"), domain: d.name)
+            try addUser(.init(name: UserName("postmaster")!, password: .clear(postmasterPassword), gecos: "Postmaster",
+                              quota: postmasterQuota), domain: r.domain.name)
         } catch {
-            try? deleteDomain(d.name)
+            try? deleteDomain(r.domain.name)
             throw error
         }
-        return d
+        return r
     }
 
     /// Everything the stores keep about a real domain.

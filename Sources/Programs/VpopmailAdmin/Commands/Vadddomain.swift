@@ -84,21 +84,13 @@ enum Vadddomain: AdminCommand {
         do { clear = try v.clearPassword(password!) } catch { throw fail(error) }
         let d: DomainInfo
         do {
-            let r = try v.addDomain(domain, baseDir: baseDir, uid: uid, gid: gid, optimize: optimize)
+            // Upstream exits 0 when the postmaster can't be made (bug); we report the failure,
+            // and the library has rolled the domain back.
+            let r = try v.addDomain(domain, postmasterPassword: clear, postmasterQuota: q, baseDir: baseDir,
+                                    uid: uid, gid: gid, optimize: optimize)
             for n in r.notices { warn(n) }
             d = r.domain
         } catch { throw fail(error) }
-        do {
-            // Part of the domain's creation: no add_user onchange event (as upstream).
-            v.suppressChangeHooks = true
-            defer { v.suppressChangeHooks = false }
-            try v.addUser(.init(name: UserName("postmaster")!, password: .clear(clear), gecos: "Postmaster", quota: q), domain: domain)
-        } catch {
-            // Upstream exits 0 here (bug); we report the failure and roll the domain back.
-            say("Error: \(error.message)")
-            try? v.deleteDomain(domain)
-            throw Exit(error.code)
-        }
         if bounce || catchAll != nil {
             var delivery = "bounce-no-mailbox"
             if let e = catchAll {
