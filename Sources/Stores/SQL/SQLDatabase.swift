@@ -123,7 +123,7 @@ public final class SQLDatabase {
     private func reset(_ c: SQLConnection) {
         c.close()
         if readConn === c { readConn = nil }
-        if updateConn === c { updateConn = nil; autocommitOff = false; tracking = nil }
+        if updateConn === c { updateConn = nil }   // update() starts the next one afresh
     }
 
     /// A read. A missing table reads as no rows; `fallback` is run instead when the table lacks

@@ -68,8 +68,7 @@ public final class MariaDBConnection: SQLConnection {
     }
 
     public func close() {
-        for st in statements.values { mysql_stmt_close(st) }
-        statements = [:]
+        closeStatements()
         if let db { mysql_close(db) }
         db = nil
     }
@@ -84,12 +83,14 @@ public final class MariaDBConnection: SQLConnection {
     /// emptied, when full, outside a transaction only.
     static let keptStatements = 64
 
+    private func closeStatements() {
+        for st in statements.values { mysql_stmt_close(st) }
+        statements = [:]
+    }
+
     private func statement(_ db: UnsafeMutablePointer<MYSQL>, _ sql: String) throws(SQLError) -> UnsafeMutablePointer<MYSQL_STMT> {
         if let st = statements[sql] { return st }
-        if statements.count >= MariaDBConnection.keptStatements && !serverInTransaction {
-            for st in statements.values { mysql_stmt_close(st) }
-            statements = [:]
-        }
+        if statements.count >= MariaDBConnection.keptStatements && !serverInTransaction { closeStatements() }
         guard let st = mysql_stmt_init(db) else { throw MariaDBConnection.error(db, "statement") }
         let prepared = sql.withCString { mysql_stmt_prepare(st, $0, UInt(strlen($0))) }
         if prepared != 0 {
